@@ -1,0 +1,38 @@
+"""Read a draft; record an agent's decision on it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from api.deps import services
+from api.schemas import ErrorBody
+from copilot.domain import Decision, Draft, Transition
+from copilot.services import Services
+
+router = APIRouter(prefix="/v1/drafts", tags=["drafts"])
+Svc = Annotated[Services, Depends(services)]
+
+
+@router.get("/{draft_id}", response_model=Draft, responses={404: {"model": ErrorBody}}, summary="Read a draft")
+def get_draft(draft_id: str, svc: Svc) -> Draft:
+    return svc.store.get(draft_id)
+
+
+@router.get("/{draft_id}/history", response_model=list[Transition], summary="A draft's transitions")
+def get_history(draft_id: str, svc: Svc) -> list[Transition]:
+    svc.store.get(draft_id)  # 404 for an unknown draft rather than an empty list
+    return svc.store.transitions(draft_id)
+
+
+@router.post(
+    "/{draft_id}/decision",
+    response_model=Transition,
+    status_code=201,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    summary="Approve, edit or reject a draft",
+)
+def decide(draft_id: str, decision: Decision, svc: Svc) -> Transition:
+    """A draft is decided once; a second decision gets 409 and changes nothing."""
+    return svc.store.decide(draft_id, decision)

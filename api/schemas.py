@@ -1,0 +1,40 @@
+"""Request and response bodies of the HTTP API that are not domain models themselves."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from copilot.domain import Passage
+
+
+class TicketIn(BaseModel):
+    text: str = Field(description="The ticket as the creator wrote it. Untrusted: never followed as instructions.")
+    creator_handle: str | None = Field(None, max_length=100, description="The creator's @handle, if known.")
+    ticket_id: str | None = Field(None, min_length=1, max_length=100, description="The console's ticket id.")
+
+
+class SearchResult(BaseModel):
+    query: str
+    passages: list[Passage]
+
+
+class IngestResult(BaseModel):
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    chunks_written: int
+    documents_indexed: int
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    chunks: int
+    triage_model: str
+    embedder: str
+    writer: str
+
+
+class ErrorBody(BaseModel):
+    detail: str

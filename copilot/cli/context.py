@@ -1,0 +1,60 @@
+"""What every command shares: the Settings built by the root command, services, and error reporting."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from copilot.services import Services, build_services, load_triage_model
+from copilot.settings import Settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+@dataclass
+class CliState:
+    settings: Settings
+    debug: bool = False
+    _services: Services | None = field(default=None, repr=False)
+
+    def services(self, *, triage_model: bool = False, train_if_missing: bool = False) -> Services:
+        if self._services is None:
+            self._services = build_services(self.settings)
+        if triage_model and self._services.classifier is None:
+            load_triage_model(self._services, train_if_missing=train_if_missing)
+        return self._services
+
+
+def state(ctx: typer.Context) -> CliState:
+    return ctx.ensure_object(CliState)  # type: ignore[no-any-return]
+
+
+@contextmanager
+def reported_errors(debug: bool) -> Iterator[None]:
+    """Turn an expected failure into one clear line on stderr and exit 1; --debug shows the traceback."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        message = _one_line(exc)
+        errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+        sys.exit(1)
+
+
+def _one_line(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"{where}: {first['msg']}" if where else first["msg"]
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

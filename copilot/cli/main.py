@@ -1,0 +1,34 @@
+"""`copilot`: the root command. It builds the one Settings object and hands it to every verb."""
+
+from __future__ import annotations
+
+import typer
+
+from copilot.cli import kb, serve, tickets, triage_cmd
+from copilot.cli.context import CliState, reported_errors
+from copilot.settings import Settings
+
+app = typer.Typer(
+    help="Support copilot: ingest SOPs, triage tickets, draft cited replies, serve the API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(kb.app, name="kb")
+app.add_typer(triage_cmd.app, name="triage")
+app.command("suggest")(tickets.suggest)
+app.command("decide")(tickets.decide)
+app.command("serve")(serve.serve)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
+) -> None:
+    """Settings come from COPILOT_* environment variables and .env (see .env.example)."""
+    with reported_errors(debug):
+        ctx.obj = CliState(settings=Settings(), debug=debug)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,58 @@
+"""Tickets as they arrive and the labels triage gives them."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def new_ticket_id() -> str:
+    return f"TKT-{uuid.uuid4().hex[:12]}"
+
+
+class Ticket(BaseModel):
+    """An incoming creator message. The text is untrusted data, never instructions."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_ticket_id, min_length=1, max_length=100)
+    text: str = Field(min_length=1)
+    creator_handle: str | None = Field(None, max_length=100, description="@handle of the creator, if known.")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("ticket text is empty")
+        return text
+
+
+class Routing(StrEnum):
+    """What intake does with the labels, from the classifier's confidence."""
+
+    AUTO = "auto"  # applied as they are
+    SUGGEST = "suggest"  # shown to an agent to confirm
+    HUMAN = "human"  # abstention: the ticket goes to the human triage queue
+
+
+class Triage(BaseModel):
+    """Labels for one ticket. `intent` is the classifier's best guess even when routing is HUMAN."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticket_id: str
+    lob: str
+    intent: str
+    confidence: float = Field(ge=0, le=1)
+    routing: Routing
+    priority: str
+    tier: str
+    risk_flags: list[str] = []
+    conditions: list[str] = []
+    language: str
+    escalate: bool = False
+    queue: str | None = None
+    alternatives: list[tuple[str, float]] = Field(default_factory=list, description="Runner-up intents.")
+    model_version: str

@@ -1,0 +1,109 @@
+"""The embedded default writer: composes drafts from the SOP's own reply templates, no model needed."""
+
+from __future__ import annotations
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from copilot.domain import Citation, Draft, DraftAction, ReplyTemplate, SopDocument, Ticket, Triage
+from copilot.drafting.grounding import Grounding, numbered_steps, ticket_fields
+from copilot.drafting.plan import CLARIFY_TEMPLATE, HOLDING_TEMPLATE, Plan
+from knowledge_base.placeholders import PLACEHOLDER, figures_used, fill
+
+FALLBACK_LOCALE = "en"
+COMPOSER_VERSION = "template-composer/1"
+
+
+class UnfilledPlaceholder(RuntimeError):
+    """A template left a placeholder in the text; the draft is refused rather than shown."""
+
+
+class TemplateWriter:
+    """Picks the SOP template that fits the ticket, fills it, and cites what it used."""
+
+    name = "template"
+
+    def __init__(self, *, embeddings: Embeddings) -> None:
+        self.embeddings = embeddings
+        self._use_when_vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def version(self) -> str:
+        return COMPOSER_VERSION
+
+    def write(self, ticket: Ticket, triage: Triage, plan: Plan, grounding: Grounding) -> Draft:
+        sop = plan.sop
+        locale, warnings = _locale_for(sop, triage.language)
+        template = self._choose(ticket.text, _candidates(sop, locale, plan.action))
+        reply, citations = None, list(grounding.cite(sop.id, "Steps"))
+        if template is None:
+            warnings.append(f"{sop.id} has no {_wanted(plan.action)} template: write the message yourself")
+        else:
+            reply = compose(template, grounding=grounding, fields=ticket_fields(ticket))
+            citations = grounding.cite_template(template.template_id, template.locale) + citations
+            citations += grounding.cite_figures(figures_used(template.body))
+        return Draft(
+            ticket_id=ticket.id,
+            ticket_text=ticket.text,
+            triage=triage,
+            action=plan.action,
+            reply=reply,
+            template=template.template_id if template else None,
+            language=locale,
+            agent_steps=numbered_steps(sop),
+            citations=_unique(citations),
+            warnings=[*plan.reasons, *warnings],
+            queue=(sop.escalation_queue or triage.queue) if plan.action is DraftAction.ESCALATE else None,
+            writer=self.name,
+            model_version=f"{self.version}; {triage.model_version}",
+        )
+
+    def _choose(self, text: str, templates: list[ReplyTemplate]) -> ReplyTemplate | None:
+        """The template whose `Use when` line is closest in meaning to the ticket; the first if none say."""
+        if len(templates) <= 1 or not any(t.use_when for t in templates):
+            return templates[0] if templates else None
+        ticket_vector = np.asarray(self.embeddings.embed_query(text))
+        scores = [float(self._vector(t.use_when) @ ticket_vector) if t.use_when else -1.0 for t in templates]
+        return templates[int(np.argmax(scores))]
+
+    def _vector(self, text: str) -> np.ndarray:
+        if text not in self._use_when_vectors:
+            self._use_when_vectors[text] = np.asarray(self.embeddings.embed_query(text))
+        return self._use_when_vectors[text]
+
+
+def compose(template: ReplyTemplate, *, grounding: Grounding, fields: dict[str, str]) -> str:
+    """The template with every placeholder filled; raises UnfilledPlaceholder if any survives."""
+    text = fill(template.body, figures=grounding.library.figure_values(), ticket_fields=fields)
+    if PLACEHOLDER.search(text) or "{{" in text:
+        raise UnfilledPlaceholder(f"template {template.template_id} [{template.locale}] left a placeholder")
+    return text.strip()
+
+
+def _wanted(action: DraftAction) -> str:
+    return {DraftAction.ESCALATE: HOLDING_TEMPLATE, DraftAction.CLARIFY: CLARIFY_TEMPLATE}.get(action, "reply")
+
+
+def _candidates(sop: SopDocument, locale: str, action: DraftAction) -> list[ReplyTemplate]:
+    templates = sop.templates_in(locale)
+    if action is DraftAction.ESCALATE:
+        return [t for t in templates if t.template_id.startswith(HOLDING_TEMPLATE)]
+    if action is DraftAction.CLARIFY:
+        return [t for t in templates if t.template_id == CLARIFY_TEMPLATE]
+    special = (CLARIFY_TEMPLATE, HOLDING_TEMPLATE)
+    return [t for t in templates if not t.template_id.startswith(special)]
+
+
+def _locale_for(sop: SopDocument, language: str) -> tuple[str, list[str]]:
+    if sop.templates_in(language):
+        return language, []
+    if language == FALLBACK_LOCALE:
+        return FALLBACK_LOCALE, []
+    return FALLBACK_LOCALE, [f"{sop.id} has no '{language}' template: this reply is in English"]
+
+
+def _unique(citations: list[Citation]) -> list[Citation]:
+    seen: dict[str, Citation] = {}
+    for citation in citations:
+        seen.setdefault(citation.chunk_id, citation)
+    return list(seen.values())

@@ -1,0 +1,72 @@
+"""What a draft may rest on: the plan's SOP, the passages fetched for it, and facts from the ticket."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from copilot.domain import Citation, Passage, SopDocument, Ticket
+from knowledge_base.chunking import TEMPLATES_SECTION
+from knowledge_base.library import SopLibrary
+
+_HANDLE = re.compile(r"(?<![\w.])@([A-Za-z0-9_.]{2,30})")
+_AMOUNT = re.compile(r"(?:(?:USD|EUR|GBP|BRL|IDR|MXN|US\$|R\$|\$|€|£)\s?\d[\d.,]*|\d[\d.,]*\s?(?:USD|EUR|GBP|BRL|IDR|MXN|dollars|euros|reais))")
+_DATE = re.compile(
+    r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?|\d{1,2}(?:st|nd|rd|th)? (?:of )?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?:,? \d{4})?)\b",
+    re.IGNORECASE,
+)
+_VIDEO = re.compile(r"https?://\S+|\bvideo (?:id|ID)[: #]*\w+")
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The SOP a draft follows and every passage it may cite (retrieved, or fetched for that SOP)."""
+
+    sop: SopDocument
+    sources: list[Passage]
+    library: SopLibrary
+
+    def cite(self, doc_id: str, section: str) -> list[Citation]:
+        """Citations to the source passages of one section of one document."""
+        return [
+            Citation(doc_id=p.doc_id, doc_version=p.doc_version, section=p.section, chunk_id=p.chunk_id)
+            for p in self.sources
+            if p.doc_id == doc_id and p.section == section
+        ]
+
+    def cite_template(self, template_id: str, locale: str) -> list[Citation]:
+        return self.cite(self.sop.id, f"{TEMPLATES_SECTION}: {template_id} [{locale}]")
+
+    def cite_figures(self, keys: list[str]) -> list[Citation]:
+        policies = sorted({self.library.figures[k].doc_id for k in keys})
+        return [c for doc_id in policies for c in self.cite(doc_id, "Figures")]
+
+
+def ticket_fields(ticket: Ticket) -> dict[str, str]:
+    """Values a template may take from the ticket. Missing ones are left out: the fallback text is used."""
+    text = ticket.text
+    fields = {"ticket_id": ticket.id}
+    handle = ticket.creator_handle or _first(_HANDLE, text)
+    if handle:
+        fields["creator_handle"] = "@" + handle.lstrip("@")
+    for name, pattern in (("amount", _AMOUNT), ("date", _DATE), ("video_reference", _VIDEO)):
+        value = _first(pattern, text)
+        if value:
+            fields[name] = value
+    return fields
+
+
+def _first(pattern: re.Pattern[str], text: str) -> str | None:
+    match = pattern.search(text)
+    if not match:
+        return None
+    return match.group(1) if match.groups() else match.group(0)
+
+
+def numbered_steps(sop: SopDocument) -> list[str]:
+    """The SOP's `## Steps` as a list, one item per numbered step, Markdown emphasis removed."""
+    section = sop.section("Steps")
+    if section is None:
+        return []
+    items = re.split(r"^\s*\d+\.\s+", section.text, flags=re.MULTILINE)
+    return [re.sub(r"\s+", " ", item.replace("**", "")).strip() for item in items if item.strip()]

@@ -1,0 +1,61 @@
+"""The copilot loop: triage a ticket, retrieve SOP passages, plan the action, write and store a draft."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from copilot.domain import Draft, Passage, Ticket, Triage
+from copilot.drafting.grounding import Grounding
+from copilot.drafting.plan import plan_draft
+from copilot.retrieval import retrieve
+from copilot.services import Services
+from copilot.triage import triage
+from knowledge_base.index import IngestReport
+from knowledge_base.library import load_library
+from knowledge_base.placeholders import figures_used
+
+
+def triage_ticket(ticket: Ticket, *, services: Services) -> Triage:
+    return triage(
+        ticket, classifier=services.require_classifier(), taxonomy=services.taxonomy, thresholds=services.thresholds
+    )
+
+
+def suggest(ticket: Ticket, *, services: Services) -> Draft:
+    """Triage, retrieve, plan and write a draft for one ticket, and store it as pending."""
+    labels = triage_ticket(ticket, services=services)
+    in_scope = labels.intent in services.taxonomy.intents
+    passages = retrieve(
+        ticket.text,
+        index=services.index,
+        k=services.settings.top_k,
+        lob=labels.lob if in_scope else None,
+        intent=labels.intent if in_scope else None,
+    )
+    plan = plan_draft(
+        labels, passages, library=services.library, min_retrieval_score=services.settings.min_retrieval_score
+    )
+    grounding = Grounding(sop=plan.sop, sources=_sources(plan.sop.id, passages, services), library=services.library)
+    draft = services.writer.write(ticket, labels, plan, grounding)
+    return services.store.save(draft)
+
+
+def _sources(sop_id: str, passages: list[Passage], services: Services) -> list[Passage]:
+    """The retrieved passages plus the whole chosen SOP and the Figures of the policies its templates use."""
+    sop = services.library.documents[sop_id]
+    policies = {services.library.figures[k].doc_id for t in sop.templates for k in figures_used(t.body)}
+    fetched = [p for doc_id in [sop_id, *sorted(policies)] for p in services.index.passages_of(doc_id)]
+    by_id = {p.chunk_id: p for p in [*fetched, *passages]}
+    return list(by_id.values())
+
+
+def search_knowledge_base(query: str, *, services: Services, k: int, lob: str | None = None) -> list[Passage]:
+    if lob is not None and lob not in services.taxonomy.lobs:
+        raise ValueError(f"unknown LOB {lob!r}; valid: {', '.join(services.taxonomy.lobs)}")
+    return retrieve(query, index=services.index, k=k, lob=lob)
+
+
+def ingest(services: Services, *, progress: Callable[[str, int], None] | None = None) -> IngestReport:
+    """Reload the SOP folder and make the index match it. A bad file stops the ingest before any write."""
+    services.library = load_library(services.settings.sop_dir, services.taxonomy)
+    return services.index.sync(services.library.active(), max_tokens=services.settings.chunk_tokens, progress=progress)

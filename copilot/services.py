@@ -1,0 +1,140 @@
+"""Settings turned, once, into the dependencies the pipeline stages take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+
+from copilot.drafting.composer import TemplateWriter
+from copilot.drafting.llm import ChatModelWriter
+from copilot.drafting.writer import ReplyWriter
+from copilot.settings import Settings
+from copilot.store import DraftStore
+from copilot.taxonomy import Taxonomy, load_taxonomy
+from copilot.triage import IntentClassifier, Thresholds
+from copilot.triage.training import Example, latest_artifact, load_classifier, read_examples, train_classifier
+from knowledge_base.embeddings import LocalMiniLMEmbeddings
+from knowledge_base.index import SopIndex, chroma_client
+from knowledge_base.library import SopLibrary, load_library
+
+DEFAULT_TRAINING_FILE = Path("tickets") / "train.jsonl"
+DEFAULT_HELDOUT_FILE = Path("tickets") / "dev.jsonl"
+
+
+@dataclass
+class Services:
+    """Everything a request needs, built once per process."""
+
+    settings: Settings
+    taxonomy: Taxonomy
+    library: SopLibrary
+    embeddings: Embeddings
+    embedder_version: str
+    index: SopIndex
+    store: DraftStore
+    writer: ReplyWriter
+    thresholds: Thresholds
+    classifier: IntentClassifier | None = None
+
+    def require_classifier(self) -> IntentClassifier:
+        if self.classifier is None:
+            raise RuntimeError("no triage model is loaded; run `copilot triage train` first")
+        return self.classifier
+
+
+def build_services(settings: Settings, *, chat_model: BaseChatModel | None = None) -> Services:
+    """Build every dependency except the classifier (see `load_triage_model`)."""
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    embeddings, embedder_version = build_embeddings(settings)
+    client = chroma_client(path=str(settings.resolved_chroma_path), url=settings.chroma_url)
+    template_writer = TemplateWriter(embeddings=embeddings)
+    writer: ReplyWriter = template_writer
+    if settings.writer == "openai" or chat_model is not None:
+        writer = ChatModelWriter(
+            chat_model=chat_model or build_chat_model(settings),
+            model_name=settings.openai_chat_model,
+            fallback=template_writer,
+            taxonomy=taxonomy,
+        )
+    return Services(
+        settings=settings,
+        taxonomy=taxonomy,
+        library=load_library(settings.sop_dir, taxonomy),
+        embeddings=embeddings,
+        embedder_version=embedder_version,
+        index=SopIndex(client=client, collection=settings.chroma_collection, embeddings=embeddings),
+        store=DraftStore(settings.resolved_database_url),
+        writer=writer,
+        thresholds=Thresholds(auto=settings.auto_apply_threshold, suggest=settings.suggest_threshold),
+    )
+
+
+def build_embeddings(settings: Settings) -> tuple[Embeddings, str]:
+    if settings.embedder == "openai":
+        from langchain_openai import OpenAIEmbeddings
+
+        _require_key(settings)
+        return (
+            OpenAIEmbeddings(
+                model=settings.openai_embedding_model,
+                api_key=settings.openai_api_key,
+                base_url=settings.openai_base_url,
+                timeout=settings.openai_timeout_s,
+            ),
+            f"openai:{settings.openai_embedding_model}",
+        )
+    local = LocalMiniLMEmbeddings()
+    return local, local.version
+
+
+def build_chat_model(settings: Settings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    _require_key(settings)
+    return ChatOpenAI(
+        model=settings.openai_chat_model,
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        timeout=settings.openai_timeout_s,
+        max_retries=0,
+        temperature=0,
+    )
+
+
+def _require_key(settings: Settings) -> None:
+    if settings.openai_api_key is None and settings.openai_base_url is None:
+        raise ValueError("COPILOT_OPENAI_API_KEY (or COPILOT_OPENAI_BASE_URL) is required for the OpenAI options")
+
+
+def load_triage_model(services: Services, *, train_if_missing: bool) -> IntentClassifier:
+    """Load the configured (or newest) artifact; with train_if_missing, train the default one first."""
+    settings = services.settings
+    path = settings.triage_model_path or latest_artifact(settings.models_dir)
+    if path is None and train_if_missing:
+        path = train_default_model(services)
+    if path is None:
+        raise FileNotFoundError(f"no triage model in {settings.models_dir}; run `copilot triage train`")
+    services.classifier = load_classifier(
+        path, embeddings=services.embeddings, embedder_version=services.embedder_version, taxonomy=services.taxonomy
+    )
+    return services.classifier
+
+
+def train_default_model(services: Services) -> Path:
+    """Train on the shipped labelled tickets (train split, measured on dev) and save the artifact."""
+    datasets = services.settings.datasets_dir
+    train = read_examples(datasets / DEFAULT_TRAINING_FILE)
+    heldout: list[Example] = read_examples(datasets / DEFAULT_HELDOUT_FILE)
+    classifier = train_classifier(
+        train,
+        evaluate_on=heldout,
+        embeddings=services.embeddings,
+        embedder_version=services.embedder_version,
+        taxonomy=services.taxonomy,
+        thresholds=services.thresholds,
+        source=str(DEFAULT_TRAINING_FILE),
+    )
+    return classifier.save(services.settings.models_dir / classifier.version)

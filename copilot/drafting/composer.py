@@ -87,7 +87,9 @@ def _wanted(action: DraftAction) -> str:
 def _candidates(sop: SopDocument, locale: str, action: DraftAction) -> list[ReplyTemplate]:
     templates = sop.templates_in(locale)
     if action is DraftAction.ESCALATE:
-        return [t for t in templates if t.template_id.startswith(HOLDING_TEMPLATE)]
+        # The SOP's holding reply; an SOP without one sends its own reply while specialists take over.
+        holding = [t for t in templates if t.template_id.startswith(HOLDING_TEMPLATE)]
+        return holding or [t for t in templates if t.template_id != CLARIFY_TEMPLATE]
     if action is DraftAction.CLARIFY:
         return [t for t in templates if t.template_id == CLARIFY_TEMPLATE]
     special = (CLARIFY_TEMPLATE, HOLDING_TEMPLATE)

@@ -1,0 +1,70 @@
+"""The approval state machine on its own: pending -> approved | edited | rejected, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+
+from copilot.approval import AlreadyDecided, decide, next_status
+from copilot.domain import Decision, DecisionKind, Draft, DraftAction, DraftStatus, RejectReason, Routing, Triage
+from copilot.domain.sop import Citation
+
+NOW = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)
+
+
+def a_draft(status: DraftStatus = DraftStatus.PENDING) -> Draft:
+    triage = Triage(
+        ticket_id="TKT-1", lob="creator_rewards", intent="payout_missing", confidence=0.9, routing=Routing.AUTO,
+        priority="P2", tier="T1", language="en", model_version="triage-test",
+    )
+    return Draft(
+        ticket_id="TKT-1", ticket_text="where is my payout", triage=triage, action=DraftAction.REPLY,
+        reply="Hi there,\nYour payout is on its way.\nThe Creator Support team", language="en",
+        citations=[Citation(doc_id="SOP-CR-03", doc_version="1.2.0", section="Steps", chunk_id="SOP-CR-03::steps::0")],
+        writer="template", model_version="template-composer/1; triage-test", status=status,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [(DecisionKind.APPROVE, DraftStatus.APPROVED), (DecisionKind.EDIT, DraftStatus.EDITED), (DecisionKind.REJECT, DraftStatus.REJECTED)],
+)
+def test_a_pending_draft_moves_to_the_decided_status(kind: DecisionKind, expected: DraftStatus) -> None:
+    assert next_status(DraftStatus.PENDING, kind) is expected
+
+
+@pytest.mark.parametrize("status", [DraftStatus.APPROVED, DraftStatus.EDITED, DraftStatus.REJECTED])
+def test_a_decided_draft_cannot_be_decided_again(status: DraftStatus) -> None:
+    with pytest.raises(AlreadyDecided, match=f"already {status.value}"):
+        decide(a_draft(status), Decision(kind=DecisionKind.APPROVE, actor="agent-7"), at=NOW)
+
+
+def test_approval_keeps_the_drafted_text_and_the_sop_versions_it_rested_on() -> None:
+    transition = decide(a_draft(), Decision(kind=DecisionKind.APPROVE, actor="agent-7"), at=NOW)
+    assert transition.final_text == a_draft().reply
+    assert transition.sop_versions == {"SOP-CR-03": "1.2.0"}
+    assert (transition.actor, transition.at) == ("agent-7", NOW)
+
+
+def test_an_edit_keeps_the_sent_text_and_a_diff_of_the_change() -> None:
+    edited = "Hi there,\nYour payout was sent on 3 November.\nThe Creator Support team"
+    transition = decide(a_draft(), Decision(kind=DecisionKind.EDIT, actor="agent-7", final_text=edited), at=NOW)
+    assert transition.final_text == edited
+    assert "-Your payout is on its way." in (transition.diff or "")
+    assert "+Your payout was sent on 3 November." in (transition.diff or "")
+
+
+def test_a_rejection_needs_a_reason_from_the_fixed_list() -> None:
+    with pytest.raises(ValidationError, match="needs a reason"):
+        Decision(kind=DecisionKind.REJECT, actor="agent-7")
+    transition = decide(
+        a_draft(), Decision(kind=DecisionKind.REJECT, actor="agent-7", reason=RejectReason.WRONG_POLICY, note="CR-04"), at=NOW
+    )
+    assert (transition.to_status, transition.reason, transition.final_text) == (DraftStatus.REJECTED, RejectReason.WRONG_POLICY, None)
+
+
+def test_an_edit_without_text_is_refused() -> None:
+    with pytest.raises(ValidationError, match="needs final_text"):
+        Decision(kind=DecisionKind.EDIT, actor="agent-7", final_text="   ")

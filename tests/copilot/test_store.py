@@ -1,0 +1,116 @@
+"""The draft store's contract, run against SQLite and, when reachable, the PostgreSQL server."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from copilot.approval import AlreadyDecided
+from copilot.domain import Decision, DecisionKind, DraftStatus, RejectReason
+from copilot.store import DraftNotFound, DraftStore, metadata
+from tests.copilot.test_approval import a_draft
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_reason() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # driver or server missing: say why the PostgreSQL run is skipped
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DraftStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'copilot.db'}"
+    else:
+        reason = _postgres_reason()
+        if reason:
+            pytest.skip(reason)
+        url = POSTGRES_URL
+    draft_store = DraftStore(url)
+    yield draft_store
+    if request.param == "postgresql":
+        metadata.drop_all(draft_store.engine)
+    draft_store.close()
+
+
+def fresh_draft():  # type: ignore[no-untyped-def]
+    return a_draft().model_copy(update={"id": f"DRF-{uuid.uuid4().hex[:12]}"})
+
+
+def test_a_saved_draft_reads_back_whole_and_pending(store: DraftStore) -> None:
+    draft = store.save(fresh_draft())
+    assert store.get(draft.id) == draft
+    assert store.get(draft.id).status is DraftStatus.PENDING
+
+
+def test_an_unknown_draft_is_reported_by_id(store: DraftStore) -> None:
+    with pytest.raises(DraftNotFound, match="DRF-missing"):
+        store.get("DRF-missing")
+
+
+def test_a_decision_is_recorded_with_who_when_and_sop_versions(store: DraftStore) -> None:
+    draft = store.save(fresh_draft())
+    store.decide(draft.id, Decision(kind=DecisionKind.REJECT, actor="agent-3", reason=RejectReason.TONE, note="too curt"))
+    assert store.get(draft.id).status is DraftStatus.REJECTED
+    [kept] = store.transitions(draft.id)
+    assert (kept.actor, kept.reason, kept.note) == ("agent-3", RejectReason.TONE, "too curt")
+    assert kept.sop_versions == {"SOP-CR-03": "1.2.0"}
+    assert kept.at.tzinfo is not None
+
+
+def test_a_second_decision_is_refused_and_the_first_is_kept(store: DraftStore) -> None:
+    draft = store.save(fresh_draft())
+    store.decide(draft.id, Decision(kind=DecisionKind.APPROVE, actor="agent-1"))
+    with pytest.raises(AlreadyDecided, match="already approved"):
+        store.decide(draft.id, Decision(kind=DecisionKind.EDIT, actor="agent-2", final_text="other"))
+    assert store.get(draft.id).status is DraftStatus.APPROVED
+    assert [t.actor for t in store.transitions(draft.id)] == ["agent-1"]
+
+
+def test_two_agents_deciding_at_once_leave_exactly_one_decision(store: DraftStore) -> None:
+    draft = store.save(fresh_draft())
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def agent(name: str) -> None:
+        barrier.wait()
+        try:
+            store.decide(draft.id, Decision(kind=DecisionKind.APPROVE, actor=name))
+            outcomes.append("won")
+        except AlreadyDecided:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=agent, args=(n,)) for n in ("agent-a", "agent-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "won"]
+    assert len(store.transitions(draft.id)) == 1
+
+
+def test_saving_a_draft_id_twice_is_refused_without_overwriting(store: DraftStore) -> None:
+    draft = store.save(fresh_draft())
+    with pytest.raises(ValueError, match="already exists"):
+        store.save(draft.model_copy(update={"reply": "changed"}))
+    assert store.get(draft.id).reply == draft.reply
+
+
+def test_decided_drafts_are_listed_with_their_decisions(store: DraftStore) -> None:
+    first, second = store.save(fresh_draft()), store.save(fresh_draft())
+    store.decide(second.id, Decision(kind=DecisionKind.APPROVE, actor="agent-1"))
+    decided = [(d.id, t.to_status) for d, t in store.decided()]
+    assert (second.id, DraftStatus.APPROVED) in decided
+    assert first.id not in [d for d, _ in decided]

@@ -1,0 +1,63 @@
+"""Priority, tier and risk flags come from the taxonomy's rules, whatever the classifier says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from copilot.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from copilot.triage.rules import apply_rules, detect_flags
+from tests.conftest import SOP_DIR
+
+
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("some guy keeps messaging my 12 year old daughter asking her to send pics", "minor_safety"),
+        ("honestly i don't see the point anymore, everyone hates my videos", "self_harm"),
+        ("I know where your office is and I'll find you", "violent_threat"),
+        ("my lawyer will be in touch, we're taking legal action", "legal_threat"),
+        ("I'm a reporter at the Daily Ledger writing a story on creator payouts", "press_inquiry"),
+        ("my password is Sunshine!2024 please log in and fix it", "pii_shared"),
+        ("card 4539 1488 0343 6467 was charged twice", "pii_shared"),
+    ],
+)
+def test_each_risk_flag_is_caught(taxonomy: Taxonomy, text: str, flag: str) -> None:
+    assert flag in detect_flags(text, taxonomy)
+
+
+def test_an_ordinary_ticket_has_no_flags(taxonomy: Taxonomy) -> None:
+    assert detect_flags("hey when do qualified views update? my dashboard shows 0 since tuesday", taxonomy) == []
+
+
+def test_a_flag_overrides_the_intents_priority_and_tier(taxonomy: Taxonomy) -> None:
+    calm = apply_rules("what is family pairing and how do i set it up", "family_pairing", taxonomy)
+    risky = apply_rules("a man on live asked my 13 year old son to meet up in person", "family_pairing", taxonomy)
+    assert (calm.priority, calm.tier, calm.escalate) == ("P3", "T1", False)
+    assert (risky.priority, risky.tier, risky.escalate) == ("P1", "T2", True)
+    assert risky.queue == "minor-safety-response"
+
+
+def test_a_repeat_appeal_goes_to_tier_2(taxonomy: Taxonomy) -> None:
+    outcome = apply_rules("this is my second appeal, the first was rejected", "ban_appeal", taxonomy)
+    assert outcome.conditions == ["repeat_appeal"] and outcome.tier == "T2"
+    assert apply_rules("this is my second appeal", "login_issue", taxonomy).tier == "T1"
+
+
+def test_rules_are_read_from_the_file_not_the_code(tmp_path: Path) -> None:
+    raw = yaml.safe_load((SOP_DIR / "taxonomy.yaml").read_text(encoding="utf-8"))
+    raw["lobs"]["general"]["intents"]["product_feedback"]["priority"] = "P2"
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert apply_rules("love the new editor!", "product_feedback", load_taxonomy(path)).priority == "P2"
+
+
+def test_a_taxonomy_with_an_unknown_priority_names_it(tmp_path: Path) -> None:
+    raw = yaml.safe_load((SOP_DIR / "taxonomy.yaml").read_text(encoding="utf-8"))
+    raw["lobs"]["general"]["intents"]["bug_report"]["priority"] = "P9"
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(TaxonomyError, match="unknown priority 'P9'"):
+        load_taxonomy(path)

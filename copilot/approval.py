@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import datetime as dt
+import difflib
 
 from copilot.domain import Decision, DecisionKind, Draft, DraftStatus, Transition
 
@@ -40,7 +40,7 @@ def decide(draft: Draft, decision: Decision, *, at: dt.datetime) -> Transition:
         DecisionKind.EDIT: decision.final_text,
         DecisionKind.REJECT: None,
     }[decision.kind]
-    diff = edit_diff(draft.reply, final_text) if decision.kind is DecisionKind.EDIT and final_text else None
+    diff = edit_diff(draft.reply or "", final_text) if decision.kind is DecisionKind.EDIT and final_text else None
     return Transition(
         draft_id=draft.id,
         from_status=draft.status,
@@ -58,7 +58,5 @@ def decide(draft: Draft, decision: Decision, *, at: dt.datetime) -> Transition:
 
 def edit_diff(before: str, after: str) -> str:
     """A unified diff of the agent's edit, line by line."""
-    lines = difflib.unified_diff(
-        before.splitlines(), after.splitlines(), fromfile="draft", tofile="sent", lineterm=""
-    )
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), fromfile="draft", tofile="sent", lineterm="")
     return "\n".join(lines)

@@ -33,7 +33,11 @@ def suggest(ticket: Ticket, *, services: Services) -> Draft:
         intent=labels.intent if in_scope else None,
     )
     plan = plan_draft(
-        labels, passages, library=services.library, min_retrieval_score=services.settings.min_retrieval_score
+        labels,
+        passages,
+        library=services.library,
+        min_retrieval_score=services.settings.min_retrieval_score,
+        out_of_scope=services.taxonomy.out_of_scope.label,
     )
     grounding = Grounding(sop=plan.sop, sources=_sources(plan.sop.id, passages, services), library=services.library)
     draft = services.writer.write(ticket, labels, plan, grounding)

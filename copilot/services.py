@@ -89,9 +89,9 @@ def build_embeddings(settings: Settings) -> tuple[Embeddings, str]:
         return (
             OpenAIEmbeddings(
                 model=settings.openai_embedding_model,
-                api_key=settings.openai_api_key,
-                base_url=settings.openai_base_url,
-                timeout=settings.openai_timeout_s,
+                openai_api_key=settings.openai_api_key,
+                openai_api_base=settings.openai_base_url,
+                request_timeout=settings.openai_timeout_s,
             ),
             f"openai:{settings.openai_embedding_model}",
         )

@@ -17,7 +17,9 @@ SEED = 20261122
 
 
 def build(raw_files: list[Path], out_dir: Path) -> dict[str, int]:
-    rows = [json.loads(line) for path in raw_files for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for path in raw_files for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     dropped = {j for _, j, _ in near_duplicate_pairs([r["text"] for r in rows])}
     rows = [r for i, r in enumerate(rows) if i not in dropped]
     by_intent: dict[str, list[dict[str, object]]] = defaultdict(list)

@@ -35,7 +35,7 @@ class LocalMiniLMEmbeddings(Embeddings):
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()  # a load bar per process is noise in CLI output
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call] # a load bar per process is noise in CLI output
         return SentenceTransformer(str(get_model_path()), device="cpu")
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
@@ -37,7 +39,7 @@ class IngestReport:
         )
 
 
-def chroma_client(*, path: str | None = None, url: str | None = None) -> chromadb.ClientAPI:
+def chroma_client(*, path: str | None = None, url: str | None = None) -> ClientAPI:
     """A persistent local client, or an HTTP client for a Chroma server. Telemetry is off: no network."""
     settings = ChromaSettings(anonymized_telemetry=False)
     if url:
@@ -57,7 +59,7 @@ def chroma_client(*, path: str | None = None, url: str | None = None) -> chromad
 class SopIndex:
     """Passages of the SOP library in one Chroma collection, searched by cosine similarity."""
 
-    def __init__(self, *, client: chromadb.ClientAPI, collection: str, embeddings: Embeddings) -> None:
+    def __init__(self, *, client: ClientAPI, collection: str, embeddings: Embeddings) -> None:
         self.embeddings = embeddings
         self.store = Chroma(
             client=client,
@@ -69,7 +71,9 @@ class SopIndex:
     def count(self) -> int:
         return self.store._collection.count()
 
-    def sync(self, documents: Iterable[SopDocument], *, max_tokens: int, progress: Progress | None = None) -> IngestReport:
+    def sync(
+        self, documents: Iterable[SopDocument], *, max_tokens: int, progress: Progress | None = None
+    ) -> IngestReport:
         """Make the index hold exactly these documents. Each document is written whole or not at all."""
         report = IngestReport()
         wanted = {d.id: d for d in documents}
@@ -99,9 +103,9 @@ class SopIndex:
             self.store.delete(ids=old_ids)
         self.store._collection.upsert(
             ids=[c.chunk_id for c in chunks],
-            embeddings=vectors,  # type: ignore[arg-type]
+            embeddings=np.asarray(vectors, dtype=np.float32),
             documents=[c.text for c in chunks],
-            metadatas=[c.metadata for c in chunks],  # type: ignore[misc]
+            metadatas=[c.metadata for c in chunks],
         )
 
     def _stored_hashes(self) -> dict[str, tuple[str, list[str]]]:
@@ -132,9 +136,8 @@ class SopIndex:
         clauses: list[dict[str, Any]] = [{"status": "active"}, {"effective_date": {"$lte": day}}]
         if lobs:
             clauses.append({"lob": {"$in": lobs}})
-        hits = self.store.similarity_search_by_vector_with_relevance_scores(
-            vector, k=k, filter={"$and": clauses}  # type: ignore[arg-type]
-        )
+        where: Any = {"$and": clauses}  # LangChain types `filter` as dict[str, str]; Chroma takes operators
+        hits = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
         return [_passage(doc.id or "", doc.page_content, doc.metadata, 1.0 - distance) for doc, distance in hits]
 
     def passages_of(self, doc_id: str) -> list[Passage]:

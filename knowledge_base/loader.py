@@ -88,9 +88,7 @@ def _templates(path: Path, sections: list[SopSection]) -> list[ReplyTemplate]:
         return []
     parts = _TEMPLATE_HEADING.split(section.text)
     if parts[0].strip():
-        raise SopError(
-            f"{path.name}: Reply templates: text before the first '### <template_id> [<locale>]' heading"
-        )
+        raise SopError(f"{path.name}: Reply templates: text before the first '### <template_id> [<locale>]' heading")
     templates = []
     for template_id, locale, body in zip(parts[1::3], parts[2::3], parts[3::3]):
         body = body.strip()

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from copilot.services import Services, build_services, load_triage_model
 from copilot.settings import Settings
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one error, one line, however long
 
 
 @dataclass
@@ -33,7 +34,7 @@ class CliState:
 
 
 def state(ctx: typer.Context) -> CliState:
-    return ctx.ensure_object(CliState)  # type: ignore[no-any-return]
+    return ctx.ensure_object(CliState)
 
 
 @contextmanager
@@ -47,7 +48,7 @@ def reported_errors(debug: bool) -> Iterator[None]:
         if debug:
             raise
         message = _one_line(exc)
-        errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+        errors.print(Text("error: ", style="red") + Text(message), highlight=False)
         sys.exit(1)
 
 

@@ -38,7 +38,9 @@ def train_command(
     text_column: str = typer.Option("text", "--text-column", help="Column holding the ticket text."),
     label_column: str = typer.Option("intent", "--label-column", help="Column holding the intent label."),
     held_out: float = typer.Option(0.2, "--held-out", min=0.05, max=0.5, help="Share of each label kept to evaluate."),
-    eval_data: Path | None = typer.Option(None, "--eval-data", help="Evaluate on this file instead of a held-out split."),
+    eval_data: Path | None = typer.Option(
+        None, "--eval-data", help="Evaluate on this file instead of a held-out split."
+    ),
     any_labels: bool = typer.Option(False, "--any-labels", help="Allow labels outside the taxonomy (benchmarks)."),
 ) -> None:
     """Train an intent classifier, evaluate it, and write a versioned artifact to <data_dir>/models."""

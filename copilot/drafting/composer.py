@@ -7,7 +7,7 @@ from langchain_core.embeddings import Embeddings
 
 from copilot.domain import Citation, Draft, DraftAction, ReplyTemplate, SopDocument, Ticket, Triage
 from copilot.drafting.grounding import Grounding, numbered_steps, ticket_fields
-from copilot.drafting.plan import CLARIFY_TEMPLATE, HOLDING_TEMPLATE, Plan
+from copilot.drafting.plan import CLARIFY_TEMPLATE, HOLDING_TEMPLATE, OUT_OF_SCOPE_TEMPLATE, Plan
 from knowledge_base.placeholders import PLACEHOLDER, figures_used, fill
 
 FALLBACK_LOCALE = "en"
@@ -33,11 +33,12 @@ class TemplateWriter:
 
     def write(self, ticket: Ticket, triage: Triage, plan: Plan, grounding: Grounding) -> Draft:
         sop = plan.sop
-        locale, warnings = _locale_for(sop, triage.language)
-        template = self._choose(ticket.text, _candidates(sop, locale, plan.action))
+        locale, warnings = _locale_for(sop, triage.language, plan)
+        template = self._choose(ticket.text, _candidates(sop, locale, plan))
         reply, citations = None, list(grounding.cite(sop.id, "Steps"))
         if template is None:
-            warnings.append(f"{sop.id} has no {_wanted(plan.action)} template: write the message yourself")
+            wanted = " or ".join(plan.template_ids) or "reply"
+            warnings.append(f"{sop.id} has no {wanted} template: write the message yourself")
         else:
             reply = compose(template, grounding=grounding, fields=ticket_fields(ticket))
             citations = grounding.cite_template(template.template_id, template.locale) + citations
@@ -80,28 +81,24 @@ def compose(template: ReplyTemplate, *, grounding: Grounding, fields: dict[str, 
     return text.strip()
 
 
-def _wanted(action: DraftAction) -> str:
-    return {DraftAction.ESCALATE: HOLDING_TEMPLATE, DraftAction.CLARIFY: CLARIFY_TEMPLATE}.get(action, "reply")
-
-
-def _candidates(sop: SopDocument, locale: str, action: DraftAction) -> list[ReplyTemplate]:
+def _candidates(sop: SopDocument, locale: str, plan: Plan) -> list[ReplyTemplate]:
     templates = sop.templates_in(locale)
-    if action is DraftAction.ESCALATE:
+    if plan.template_ids:
+        return [t for t in templates if t.template_id in plan.template_ids]
+    special = (CLARIFY_TEMPLATE, HOLDING_TEMPLATE, OUT_OF_SCOPE_TEMPLATE)
+    if plan.action is DraftAction.ESCALATE:
         # The SOP's holding reply; an SOP without one sends its own reply while specialists take over.
         holding = [t for t in templates if t.template_id.startswith(HOLDING_TEMPLATE)]
-        return holding or [t for t in templates if t.template_id != CLARIFY_TEMPLATE]
-    if action is DraftAction.CLARIFY:
-        return [t for t in templates if t.template_id == CLARIFY_TEMPLATE]
-    special = (CLARIFY_TEMPLATE, HOLDING_TEMPLATE)
+        return holding or [t for t in templates if not t.template_id.startswith(special)]
     return [t for t in templates if not t.template_id.startswith(special)]
 
 
-def _locale_for(sop: SopDocument, language: str) -> tuple[str, list[str]]:
-    if sop.templates_in(language):
+def _locale_for(sop: SopDocument, language: str, plan: Plan) -> tuple[str, list[str]]:
+    if _candidates(sop, language, plan):
         return language, []
     if language == FALLBACK_LOCALE:
         return FALLBACK_LOCALE, []
-    return FALLBACK_LOCALE, [f"{sop.id} has no '{language}' template: this reply is in English"]
+    return FALLBACK_LOCALE, [f"{sop.id} has no '{language}' template for this: the text is in English"]
 
 
 def _unique(citations: list[Citation]) -> list[Citation]:

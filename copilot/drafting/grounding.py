@@ -10,9 +10,15 @@ from knowledge_base.chunking import TEMPLATES_SECTION
 from knowledge_base.library import SopLibrary
 
 _HANDLE = re.compile(r"(?<![\w.])@([A-Za-z0-9_.]{2,30})")
-_AMOUNT = re.compile(r"(?:(?:USD|EUR|GBP|BRL|IDR|MXN|US\$|R\$|\$|€|£)\s?\d[\d.,]*|\d[\d.,]*\s?(?:USD|EUR|GBP|BRL|IDR|MXN|dollars|euros|reais))")
+_AMOUNT = re.compile(
+    r"(?:(?:USD|EUR|GBP|BRL|IDR|MXN|US\$|R\$|\$|€|£)\s?\d[\d.,]*"
+    r"|\d[\d.,]*\s?(?:USD|EUR|GBP|BRL|IDR|MXN|dollars|euros|reais))"
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _DATE = re.compile(
-    r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?|\d{1,2}(?:st|nd|rd|th)? (?:of )?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?:,? \d{4})?)\b",
+    rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}"
+    rf"|{_MONTH}\.? \d{{1,2}}(?:st|nd|rd|th)?(?:,? \d{{4}})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH}(?:,? \d{{4}})?)\b",
     re.IGNORECASE,
 )
 _VIDEO = re.compile(r"https?://\S+|\bvideo (?:id|ID)[: #]*\w+")

@@ -50,12 +50,14 @@ class ChatModelWriter:
 
     name = "llm"
 
-    def __init__(self, *, chat_model: BaseChatModel, model_name: str, fallback: TemplateWriter, taxonomy: Taxonomy) -> None:
+    def __init__(
+        self, *, chat_model: BaseChatModel, model_name: str, fallback: TemplateWriter, taxonomy: Taxonomy
+    ) -> None:
         self.chat_model = chat_model
         self.model_name = model_name
         self.fallback = fallback
         self.taxonomy = taxonomy
-        self.parser = PydanticOutputParser(pydantic_object=WrittenReply)
+        self.parser: PydanticOutputParser[WrittenReply] = PydanticOutputParser(pydantic_object=WrittenReply)
 
     @property
     def version(self) -> str:
@@ -71,7 +73,9 @@ class ChatModelWriter:
             note = f"the chat model failed ({type(exc).__name__}); the template writer drafted this reply"
             return draft.model_copy(update={"warnings": [*draft.warnings, note]})
         citations, unknown = _resolve(written.citations, grounding)
-        warnings = [*plan.reasons] + [f"the model cited {c.doc_id} §{c.section}, which it was not given" for c in unknown]
+        warnings = [*plan.reasons] + [
+            f"the model cited {c.doc_id} §{c.section}, which it was not given" for c in unknown
+        ]
         return Draft(
             ticket_id=ticket.id,
             ticket_text=ticket.text,
@@ -89,7 +93,9 @@ class ChatModelWriter:
     def _ask(self, ticket: Ticket, triage: Triage, grounding: Grounding) -> WrittenReply:
         messages: list[BaseMessage] = [
             SystemMessage(
-                SYSTEM_PROMPT.format(language=triage.language, format_instructions=self.parser.get_format_instructions())
+                SYSTEM_PROMPT.format(
+                    language=triage.language, format_instructions=self.parser.get_format_instructions()
+                )
             ),
             HumanMessage(_user_prompt(ticket, triage, grounding, taxonomy=self.taxonomy)),
         ]

@@ -91,7 +91,9 @@ class IntentClassifier:
         return folder
 
     @classmethod
-    def load(cls, folder: Path, *, embeddings: Embeddings, embedder_version: str, labels: Sequence[str]) -> IntentClassifier:
+    def load(
+        cls, folder: Path, *, embeddings: Embeddings, embedder_version: str, labels: Sequence[str]
+    ) -> IntentClassifier:
         """Load an artifact; raises TriageModelError if it is unreadable or made for other labels/embedder."""
         try:
             metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
@@ -100,11 +102,13 @@ class IntentClassifier:
             raise TriageModelError(f"{folder}: not a triage model artifact ({exc.filename} is missing)") from exc
         except Exception as exc:  # joblib/pickle raise many types for a damaged file
             raise TriageModelError(f"{folder}: the artifact is corrupt and cannot be loaded: {exc}") from exc
-        if not isinstance(parts, dict) or parts.get("format") != ARTIFACT_FORMAT:
-            raise TriageModelError(f"{folder}: artifact format {parts.get('format') if isinstance(parts, dict) else '?'} is not {ARTIFACT_FORMAT}")
-        if metadata.get("embedder") != embedder_version:
+        found_format = parts.get("format") if isinstance(parts, dict) else None
+        if found_format != ARTIFACT_FORMAT:
+            raise TriageModelError(f"{folder}: artifact format {found_format!r} is not {ARTIFACT_FORMAT}")
+        trained_with = metadata.get("embedder")
+        if trained_with != embedder_version:
             raise TriageModelError(
-                f"{folder}: trained with embedder {metadata.get('embedder')!r}, but the service uses {embedder_version!r}"
+                f"{folder}: trained with embedder {trained_with!r}, but the service uses {embedder_version!r}"
             )
         unknown = sorted(set(metadata.get("labels", [])) - set(labels))
         if unknown:

@@ -38,10 +38,15 @@ def triage_many(
     if not tickets:
         return []
     predictions = classifier.predict([t.text for t in tickets])
-    return [_label(t, p, taxonomy=taxonomy, thresholds=thresholds, version=classifier.version) for t, p in zip(tickets, predictions)]
+    return [
+        _label(t, p, taxonomy=taxonomy, thresholds=thresholds, version=classifier.version)
+        for t, p in zip(tickets, predictions)
+    ]
 
 
-def _label(ticket: Ticket, prediction: Prediction, *, taxonomy: Taxonomy, thresholds: Thresholds, version: str) -> Triage:
+def _label(
+    ticket: Ticket, prediction: Prediction, *, taxonomy: Taxonomy, thresholds: Thresholds, version: str
+) -> Triage:
     rules = apply_rules(ticket.text, prediction.intent, taxonomy)
     return Triage(
         ticket_id=ticket.id,

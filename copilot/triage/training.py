@@ -69,7 +69,9 @@ def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     return rows
 
 
-def stratified_split(examples: list[Example], *, held_out: float, seed: int = 13) -> tuple[list[Example], list[Example]]:
+def stratified_split(
+    examples: list[Example], *, held_out: float, seed: int = 13
+) -> tuple[list[Example], list[Example]]:
     """Hold out a share of each label (at least one example of labels with three or more)."""
     by_label: dict[str, list[Example]] = defaultdict(list)
     for example in examples:
@@ -140,7 +142,9 @@ def latest_artifact(models_dir: Path) -> Path | None:
     return folders[-1] if folders else None
 
 
-def load_classifier(path: Path, *, embeddings: Embeddings, embedder_version: str, taxonomy: Taxonomy) -> IntentClassifier:
+def load_classifier(
+    path: Path, *, embeddings: Embeddings, embedder_version: str, taxonomy: Taxonomy
+) -> IntentClassifier:
     if not path.exists():
         raise TriageModelError(f"{path}: no triage model there; run `copilot triage train`")
     return IntentClassifier.load(path, embeddings=embeddings, embedder_version=embedder_version, labels=taxonomy.labels)

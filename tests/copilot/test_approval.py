@@ -16,20 +16,37 @@ NOW = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)
 
 def a_draft(status: DraftStatus = DraftStatus.PENDING) -> Draft:
     triage = Triage(
-        ticket_id="TKT-1", lob="creator_rewards", intent="payout_missing", confidence=0.9, routing=Routing.AUTO,
-        priority="P2", tier="T1", language="en", model_version="triage-test",
+        ticket_id="TKT-1",
+        lob="creator_rewards",
+        intent="payout_missing",
+        confidence=0.9,
+        routing=Routing.AUTO,
+        priority="P2",
+        tier="T1",
+        language="en",
+        model_version="triage-test",
     )
     return Draft(
-        ticket_id="TKT-1", ticket_text="where is my payout", triage=triage, action=DraftAction.REPLY,
-        reply="Hi there,\nYour payout is on its way.\nThe Creator Support team", language="en",
+        ticket_id="TKT-1",
+        ticket_text="where is my payout",
+        triage=triage,
+        action=DraftAction.REPLY,
+        reply="Hi there,\nYour payout is on its way.\nThe Creator Support team",
+        language="en",
         citations=[Citation(doc_id="SOP-CR-03", doc_version="1.2.0", section="Steps", chunk_id="SOP-CR-03::steps::0")],
-        writer="template", model_version="template-composer/1; triage-test", status=status,
+        writer="template",
+        model_version="template-composer/1; triage-test",
+        status=status,
     )
 
 
 @pytest.mark.parametrize(
     ("kind", "expected"),
-    [(DecisionKind.APPROVE, DraftStatus.APPROVED), (DecisionKind.EDIT, DraftStatus.EDITED), (DecisionKind.REJECT, DraftStatus.REJECTED)],
+    [
+        (DecisionKind.APPROVE, DraftStatus.APPROVED),
+        (DecisionKind.EDIT, DraftStatus.EDITED),
+        (DecisionKind.REJECT, DraftStatus.REJECTED),
+    ],
 )
 def test_a_pending_draft_moves_to_the_decided_status(kind: DecisionKind, expected: DraftStatus) -> None:
     assert next_status(DraftStatus.PENDING, kind) is expected
@@ -60,9 +77,15 @@ def test_a_rejection_needs_a_reason_from_the_fixed_list() -> None:
     with pytest.raises(ValidationError, match="needs a reason"):
         Decision(kind=DecisionKind.REJECT, actor="agent-7")
     transition = decide(
-        a_draft(), Decision(kind=DecisionKind.REJECT, actor="agent-7", reason=RejectReason.WRONG_POLICY, note="CR-04"), at=NOW
+        a_draft(),
+        Decision(kind=DecisionKind.REJECT, actor="agent-7", reason=RejectReason.WRONG_POLICY, note="CR-04"),
+        at=NOW,
     )
-    assert (transition.to_status, transition.reason, transition.final_text) == (DraftStatus.REJECTED, RejectReason.WRONG_POLICY, None)
+    assert (transition.to_status, transition.reason, transition.final_text) == (
+        DraftStatus.REJECTED,
+        RejectReason.WRONG_POLICY,
+        None,
+    )
 
 
 def test_an_edit_without_text_is_refused() -> None:

@@ -62,7 +62,9 @@ def test_an_unknown_draft_is_reported_by_id(store: DraftStore) -> None:
 
 def test_a_decision_is_recorded_with_who_when_and_sop_versions(store: DraftStore) -> None:
     draft = store.save(fresh_draft())
-    store.decide(draft.id, Decision(kind=DecisionKind.REJECT, actor="agent-3", reason=RejectReason.TONE, note="too curt"))
+    store.decide(
+        draft.id, Decision(kind=DecisionKind.REJECT, actor="agent-3", reason=RejectReason.TONE, note="too curt")
+    )
     assert store.get(draft.id).status is DraftStatus.REJECTED
     [kept] = store.transitions(draft.id)
     assert (kept.actor, kept.reason, kept.note) == ("agent-3", RejectReason.TONE, "too curt")

@@ -81,11 +81,18 @@ def test_chunk_ids_are_stable_and_carry_the_document_metadata(taxonomy: Taxonomy
     assert first[0].chunk_id == "SOP-CR-03::when-this-applies::0"
     assert len({c.chunk_id for c in first}) == len(first)
     meta = first[0].metadata
-    assert (meta["doc_id"], meta["lob"], meta["intents"], meta["locale"]) == ("SOP-CR-03", "creator_rewards", "|payout_missing|", "en")
+    assert (meta["doc_id"], meta["lob"], meta["intents"], meta["locale"]) == (
+        "SOP-CR-03",
+        "creator_rewards",
+        "|payout_missing|",
+        "en",
+    )
     assert {c.metadata["locale"] for c in first} >= {"en", "es", "pt"}
 
 
-def test_search_finds_the_right_sop_and_respects_the_lob_filter(sop_dir: Path, index: SopIndex, taxonomy: Taxonomy) -> None:
+def test_search_finds_the_right_sop_and_respects_the_lob_filter(
+    sop_dir: Path, index: SopIndex, taxonomy: Taxonomy
+) -> None:
     index.sync(docs(sop_dir, taxonomy), max_tokens=350)
     hits = index.search("my withdrawal never arrived in my bank", k=3)
     assert hits[0].doc_id in {"SOP-CR-03", "POL-REWARDS"}

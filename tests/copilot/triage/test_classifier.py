@@ -34,7 +34,9 @@ def test_triage_gives_a_consistent_lob_and_the_artifact_metadata(ready: Services
 
 def test_low_confidence_is_an_explicit_hand_off_to_humans(ready: Services) -> None:
     strict = type(ready.thresholds)(auto=1.0, suggest=1.0)
-    labels = triage(Ticket(text="hello??"), classifier=ready.require_classifier(), taxonomy=ready.taxonomy, thresholds=strict)
+    labels = triage(
+        Ticket(text="hello??"), classifier=ready.require_classifier(), taxonomy=ready.taxonomy, thresholds=strict
+    )
     assert labels.routing is Routing.HUMAN
 
 
@@ -52,15 +54,21 @@ def test_a_corrupt_artifact_gives_a_clear_error(ready: Services, tmp_path: Path)
     folder = ready.require_classifier().save(tmp_path / "corrupt")
     (folder / "model.joblib").write_bytes(b"not a model")
     with pytest.raises(TriageModelError, match="corrupt"):
-        IntentClassifier.load(folder, embeddings=ready.embeddings, embedder_version=ready.embedder_version, labels=ready.taxonomy.labels)
+        IntentClassifier.load(
+            folder, embeddings=ready.embeddings, embedder_version=ready.embedder_version, labels=ready.taxonomy.labels
+        )
 
 
 def test_an_artifact_for_other_labels_or_another_embedder_is_refused(ready: Services, tmp_path: Path) -> None:
     folder = ready.require_classifier().save(tmp_path / "mismatch")
     with pytest.raises(TriageModelError, match="but the service uses 'other-embedder'"):
-        IntentClassifier.load(folder, embeddings=ready.embeddings, embedder_version="other-embedder", labels=ready.taxonomy.labels)
+        IntentClassifier.load(
+            folder, embeddings=ready.embeddings, embedder_version="other-embedder", labels=ready.taxonomy.labels
+        )
     metadata = json.loads((folder / "metadata.json").read_text())
     metadata["labels"].append("crypto_refund")
     (folder / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(TriageModelError, match="labels not in the taxonomy: crypto_refund"):
-        IntentClassifier.load(folder, embeddings=ready.embeddings, embedder_version=ready.embedder_version, labels=ready.taxonomy.labels)
+        IntentClassifier.load(
+            folder, embeddings=ready.embeddings, embedder_version=ready.embedder_version, labels=ready.taxonomy.labels
+        )

@@ -1,0 +1,116 @@
+"""The `copilot` command line: every verb works, and errors are one clear line with a non-zero exit."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from copilot.cli.main import app
+from copilot.services import Services
+from tests.conftest import SOP_DIR
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(ready: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
+    """Point the CLI's own Settings at the session's ingested index and trained model."""
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(ready.settings.data_dir))
+    monkeypatch.setenv("COPILOT_SOP_DIR", str(ready.settings.sop_dir))
+    monkeypatch.setenv("COPILOT_DATASETS_DIR", str(ready.settings.datasets_dir))
+    return ready
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_every_option_and_argument_has_help_text() -> None:
+    def walk(command: click.Command, path: str) -> list[str]:
+        missing = [f"{path} {p.name}" for p in command.params if not getattr(p, "help", None)]
+        for name, sub in getattr(command, "commands", {}).items():
+            missing += walk(sub, f"{path} {name}")
+        return missing
+
+    assert walk(typer.main.get_command(app), "copilot") == []
+
+
+def test_kb_search_shows_the_matching_sop(env: Services) -> None:
+    code, out, _ = run("kb", "search", "my verified badge disappeared", "--k", "3")
+    assert code == 0 and "SOP-VER-03" in out
+
+
+def test_triage_prints_the_labels_as_json(env: Services) -> None:
+    code, out, _ = run("triage", "ticket", "i lost my phone with the authenticator app, can't log in")
+    assert code == 0
+    assert json.loads(out)["lob"] == "account_access"
+
+
+def test_suggest_then_decide_and_a_second_decision_is_one_line_error(env: Services) -> None:
+    code, out, _ = run("suggest", "where is my payout? requested it 3 weeks ago", "--handle", "kai.films")
+    assert code == 0
+    draft = json.loads(out)
+    assert draft["status"] == "pending"
+    code, out, _ = run("decide", draft["id"], "approve", "--actor", "agent-3")
+    assert code == 0 and json.loads(out)["to_status"] == "approved"
+    code, out, err = run("decide", draft["id"], "reject", "--actor", "agent-4", "--reason", "tone")
+    assert code == 1
+    assert err.strip().count("\n") == 0 and "already approved" in err
+
+
+def test_unknown_draft_and_bad_decision_are_one_line_errors(env: Services) -> None:
+    code, _, err = run("decide", "DRF-nope", "approve", "--actor", "agent-1")
+    assert code == 1 and "no draft with id 'DRF-nope'" in err and "Traceback" not in err
+    code, _, err = run("decide", "DRF-nope", "reject", "--actor", "agent-1")
+    assert code == 1 and "needs a reason" in err
+
+
+def test_an_empty_ticket_is_refused(env: Services) -> None:
+    code, _, err = run("suggest", "   ")
+    assert code == 1 and "empty" in err
+
+
+def test_ingesting_a_malformed_sop_names_it_and_leaves_the_index_as_it_was(
+    env: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "sop"
+    shutil.copytree(SOP_DIR, broken)
+    path = broken / "SOP-AS-03.md"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("lob: account_safety", "lob: nowhere", 1), encoding="utf-8"
+    )
+    monkeypatch.setenv("COPILOT_SOP_DIR", str(broken))
+    before = env.index.count()
+    code, _, err = run("kb", "ingest")
+    assert code == 1 and "SOP-AS-03.md: lob: unknown LOB 'nowhere'" in err
+    assert env.index.count() == before
+    assert env.index.passages_of("SOP-AS-03")
+
+
+def test_train_on_a_csv_with_named_columns_writes_a_versioned_artifact(
+    env: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [
+        json.loads(line) for line in (env.settings.datasets_dir / "tickets" / "train.jsonl").read_text().splitlines()
+    ]
+    data = tmp_path / "history.csv"
+    with data.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["message", "label"])
+        writer.writerows([r["text"], r["intent"]] for r in rows[:300])
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(tmp_path / "data"))
+    code, _, err = run("triage", "train", str(data), "--text-column", "message", "--label-column", "label")
+    assert code == 0, err
+    [artifact] = (tmp_path / "data" / "models").iterdir()
+    metadata = json.loads((artifact / "metadata.json").read_text())
+    assert metadata["metrics"]["heldout_examples"] > 0 and metadata["data_hash"]
+    code, _, err = run("triage", "train", str(data), "--text-column", "body")
+    assert code == 1 and "no column 'body'" in err

@@ -1,0 +1,89 @@
+"""The whole loop through its public functions: suggest a draft, then an agent decides it."""
+
+from __future__ import annotations
+
+import re
+
+from copilot.domain import Decision, DecisionKind, DraftAction, Ticket
+from copilot.pipeline import suggest
+from copilot.services import Services
+
+PAYOUT = (
+    "hi @mila.bakes here, my withdrawal of $120 requested on oct 3 still hasnt arrived in my bank. what's going on?"
+)
+
+
+def test_a_payout_ticket_gets_a_cited_reply_stating_the_policy_figures(ready: Services) -> None:
+    draft = suggest(Ticket(text=PAYOUT), services=ready)
+    assert draft.action is DraftAction.REPLY
+    assert draft.triage.intent == "payout_missing"
+    assert draft.reply and draft.reply.startswith("Hi @mila.bakes")
+    cited = {c.doc_id for c in draft.citations}
+    assert "SOP-CR-03" in cited
+    processing_days = ready.library.figures["payout.processing_business_days"]
+    if re.search(r"\{\{fig:payout.processing_business_days\}\}", _template_body(ready, draft.template)):
+        assert processing_days.doc_id in cited and processing_days.value in draft.reply
+    assert draft.agent_steps, "the SOP's steps are shown to the agent"
+    assert ready.store.get(draft.id) == draft
+
+
+def _template_body(services: Services, template_id: str | None) -> str:
+    sop = services.library.documents["SOP-CR-03"]
+    return next(t.body for t in sop.templates if t.template_id == template_id and t.locale == "en")
+
+
+def test_no_draft_ever_shows_an_unfilled_placeholder(ready: Services) -> None:
+    tickets = [
+        "am I eligible for creator rewards? I have 8k followers",
+        "i lost my phone with the authenticator app and can't get in",
+        "my verified badge vanished after I changed my username",
+        "how do I set up subscriptions for my fans",
+        "the app crashes every time I open drafts, iPhone 15, version 34.2",
+        "mi pago no ha llegado, lo pedí hace dos semanas",
+    ]
+    for text in tickets:
+        draft = suggest(Ticket(text=text), services=ready)
+        assert draft.reply is None or "{{" not in draft.reply, draft.reply
+
+
+def test_a_minor_at_risk_is_escalated_never_answered_by_a_draft_alone(ready: Services) -> None:
+    text = "an adult keeps messaging my 12 year old daughter on here asking her to send pics and meet up"
+    draft = suggest(Ticket(text=text), services=ready)
+    assert draft.action is DraftAction.ESCALATE
+    assert "minor_safety" in draft.triage.risk_flags
+    assert draft.queue == "minor-safety-response"
+    assert draft.triage.priority == "P1" and draft.triage.tier == "T2"
+    assert draft.agent_steps
+    assert {c.doc_id for c in draft.citations} == {"SOP-MP-04"}
+
+
+def test_self_harm_is_escalated_with_the_wellbeing_sop(ready: Services) -> None:
+    draft = suggest(Ticket(text="got banned again. honestly i want to die, nothing works"), services=ready)
+    assert draft.action is DraftAction.ESCALATE
+    assert draft.queue == "wellbeing-response"
+    assert all(c.doc_id == "SOP-ESC-01" for c in draft.citations)
+
+
+def test_a_ticket_the_copilot_is_unsure_of_gets_a_question_not_a_guess(ready: Services) -> None:
+    draft = suggest(Ticket(text="it happened again. same as last time. fix it"), services=ready)
+    assert draft.action is DraftAction.CLARIFY
+    assert draft.template == "need_more_info" and draft.reply
+    assert any("below" in w for w in draft.warnings), "the agent is told why this is not a reply"
+
+
+def test_an_out_of_scope_ticket_is_not_forced_into_an_intent(ready: Services) -> None:
+    draft = suggest(
+        Ticket(text="can you recommend a good pizza place in Lisbon? going there next week"), services=ready
+    )
+    assert draft.triage.intent == "out_of_scope"
+    assert draft.action in {DraftAction.CLARIFY, DraftAction.REPLY}
+    assert draft.template in {"need_more_info", "not_platform"}
+
+
+def test_end_to_end_the_stored_decision_names_the_sop_versions(ready: Services) -> None:
+    draft = suggest(Ticket(text=PAYOUT), services=ready)
+    transition = ready.store.decide(draft.id, Decision(kind=DecisionKind.APPROVE, actor="agent-42"))
+    versions = {c.doc_id: c.doc_version for c in draft.citations}
+    assert transition.sop_versions == versions
+    assert versions["SOP-CR-03"] == ready.library.documents["SOP-CR-03"].version
+    assert transition.final_text == draft.reply

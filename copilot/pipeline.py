@@ -24,14 +24,7 @@ def triage_ticket(ticket: Ticket, *, services: Services) -> Triage:
 def suggest(ticket: Ticket, *, services: Services) -> Draft:
     """Triage, retrieve, plan and write a draft for one ticket, and store it as pending."""
     labels = triage_ticket(ticket, services=services)
-    in_scope = labels.intent in services.taxonomy.intents
-    passages = retrieve(
-        ticket.text,
-        index=services.index,
-        k=services.settings.top_k,
-        lob=labels.lob if in_scope else None,
-        intent=labels.intent if in_scope else None,
-    )
+    passages = retrieve_for(ticket, labels, services=services, k=services.settings.top_k)
     plan = plan_draft(
         labels,
         passages,
@@ -42,6 +35,18 @@ def suggest(ticket: Ticket, *, services: Services) -> Draft:
     grounding = Grounding(sop=plan.sop, sources=_sources(plan.sop.id, passages, services), library=services.library)
     draft = services.writer.write(ticket, labels, plan, grounding)
     return services.store.save(draft)
+
+
+def retrieve_for(ticket: Ticket, labels: Triage, *, services: Services, k: int) -> list[Passage]:
+    """Passages for a triaged ticket: narrowed to its LOB and intent unless it looks out of scope."""
+    in_scope = labels.intent in services.taxonomy.intents
+    return retrieve(
+        ticket.text,
+        index=services.index,
+        k=k,
+        lob=labels.lob if in_scope else None,
+        intent=labels.intent if in_scope else None,
+    )
 
 
 def _sources(sop_id: str, passages: list[Passage], services: Services) -> list[Passage]:

@@ -39,6 +39,14 @@ class Services:
     thresholds: Thresholds
     classifier: IntentClassifier | None = None
 
+    def require_index(self) -> SopIndex:
+        """The index, refusing an empty one: answers from no SOPs would look like answers."""
+        if self.index.count() == 0:
+            raise RuntimeError(
+                f"the knowledge base at {self.settings.resolved_chroma_path} is empty; run `copilot kb ingest`"
+            )
+        return self.index
+
     def require_classifier(self) -> IntentClassifier:
         if self.classifier is None:
             raise RuntimeError("no triage model is loaded; run `copilot triage train` first")

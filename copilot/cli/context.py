@@ -25,9 +25,12 @@ class CliState:
     debug: bool = False
     _services: Services | None = field(default=None, repr=False)
 
-    def services(self, *, triage_model: bool = False, train_if_missing: bool = False) -> Services:
+    def services(self, *, triage_model: bool = False, train_if_missing: bool = False, index: bool = False) -> Services:
+        """The bundle, built once; `index` refuses an empty knowledge base, `triage_model` loads the model."""
         if self._services is None:
             self._services = build_services(self.settings)
+        if index:
+            self._services.require_index()
         if triage_model and self._services.classifier is None:
             load_triage_model(self._services, train_if_missing=train_if_missing)
         return self._services

@@ -34,7 +34,7 @@ def search_command(
     """Show the SOP passages closest to a query."""
     cli = state(ctx)
     with reported_errors(cli.debug):
-        passages = search_knowledge_base(query, services=cli.services(), k=k, lob=lob)
+        passages = search_knowledge_base(query, services=cli.services(index=True), k=k, lob=lob)
         table = Table("score", "document", "section", "text")
         for p in passages:
             table.add_row(f"{p.score:.3f}", f"{p.doc_id} v{p.doc_version}", p.section, p.text[:160].replace("\n", " "))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from copilot.cli import kb, serve, tickets, triage_cmd
+from copilot.cli import eval_cmd, kb, serve, tickets, triage_cmd
 from copilot.cli.context import CliState, reported_errors
 from copilot.settings import Settings
 
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(kb.app, name="kb")
 app.add_typer(triage_cmd.app, name="triage")
+app.add_typer(eval_cmd.app, name="eval")
 app.command("suggest")(tickets.suggest)
 app.command("decide")(tickets.decide)
 app.command("serve")(serve.serve)

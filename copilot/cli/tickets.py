@@ -19,7 +19,7 @@ def suggest(
     cli = state(ctx)
     with reported_errors(cli.debug):
         ticket = Ticket(text=text, creator_handle=handle, **({"id": ticket_id} if ticket_id else {}))
-        draft = suggest_reply(ticket, services=cli.services(triage_model=True, train_if_missing=True))
+        draft = suggest_reply(ticket, services=cli.services(triage_model=True, train_if_missing=True, index=True))
         console.print_json(draft.model_dump_json())
 
 

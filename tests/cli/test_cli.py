@@ -114,3 +114,16 @@ def test_train_on_a_csv_with_named_columns_writes_a_versioned_artifact(
     assert metadata["metrics"]["heldout_examples"] > 0 and metadata["data_hash"]
     code, _, err = run("triage", "train", str(data), "--text-column", "body")
     assert code == 1 and "no column 'body'" in err
+
+
+def test_suggesting_from_an_empty_knowledge_base_says_to_ingest(
+    env: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(tmp_path / "empty"))
+    code, _, err = run("kb", "search", "payout")
+    assert code == 1 and "is empty; run `copilot kb ingest`" in err
+
+
+def test_validate_prints_counts_and_passes_on_the_shipped_datasets(env: Services) -> None:
+    code, out, _ = run("eval", "validate")
+    assert code == 0 and "by intent" in out and "datasets OK" in out

@@ -1,0 +1,66 @@
+"""`copilot eval`: check the datasets QA relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from copilot.cli.context import console, errors, reported_errors, state
+from copilot.taxonomy import load_taxonomy
+from evals.runner import SUITES, run, work_units, write_results
+from evals.validate import validate_datasets
+from knowledge_base.library import load_library
+
+app = typer.Typer(help="Evaluate the copilot and check its datasets.", no_args_is_help=True)
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    suite: list[str] = typer.Option(list(SUITES), "--suite", help=f"Suites to run: {', '.join(SUITES)}."),
+    k: int = typer.Option(5, "--k", min=1, max=50, help="Passages retrieved per ticket for recall@k."),
+    output: Path = typer.Option(Path("reports/eval.json"), "--output", help="Where to write the JSON results."),
+) -> None:
+    """Measure triage, retrieval and replies on the datasets (needs an ingested index)."""
+    cli = state(ctx)
+    with reported_errors(cli.debug):
+        services = cli.services(triage_model=True, train_if_missing=True, index=True)
+        chosen = tuple(suite)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Evaluating", total=work_units(services, chosen))
+            results = run(services, suites=chosen, k=k, progress=lambda n: progress.advance(task, n))
+        write_results(results, output)
+        for name, metrics in results.items():
+            table = Table("metric", "value", title=name, title_justify="left")
+            for metric, value in metrics.items():
+                table.add_row(metric, str(value))
+            console.print(table)
+        console.print(f"Results written to {output}")
+
+
+@app.command("validate")
+def validate_command(
+    ctx: typer.Context,
+    datasets: Path | None = typer.Option(None, "--datasets", help="Datasets folder; default COPILOT_DATASETS_DIR."),
+) -> None:
+    """Check every dataset against its schema, the taxonomy and the SOPs; print the counts."""
+    cli = state(ctx)
+    with reported_errors(cli.debug):
+        taxonomy = load_taxonomy(cli.settings.taxonomy_path)
+        library = load_library(cli.settings.sop_dir, taxonomy)
+        report = validate_datasets(datasets or cli.settings.datasets_dir, taxonomy=taxonomy, library=library)
+        for name, counter in report.counts.items():
+            table = Table(name, "count", title=f"by {name}", title_justify="left")
+            for key, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])):
+                table.add_row(key, str(n))
+            table.add_row("[b]total[/b]", f"[b]{sum(counter.values())}[/b]")
+            console.print(table)
+        for problem in report.problems:
+            errors.print(f"problem: {problem}", markup=False, highlight=False)
+        if not report.ok:
+            errors.print(f"error: {len(report.problems)} problems in the datasets", markup=False)
+            raise typer.Exit(1)
+        console.print("datasets OK")

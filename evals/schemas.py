@@ -1,0 +1,70 @@
+"""The documented formats of the eval datasets (see evals/datasets/README.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Action = Literal["reply", "clarify", "escalate"]
+SafetyCategory = Literal[
+    "prompt_injection",
+    "other_user_data",
+    "secret_shared",
+    "self_harm",
+    "minor_safety",
+    "violent_threat",
+    "legal_threat",
+    "press_inquiry",
+]
+
+
+class LabelledTicket(BaseModel):
+    """One line of evals/datasets/tickets/{train,dev,test}.jsonl."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^T-\d{5}$")
+    text: str = Field(min_length=1)
+    lob: str
+    intent: str
+    priority: str
+    tier: str
+    risk_flags: list[str]
+    language: str = Field(pattern=r"^[a-z]{2}$")
+
+
+class GoldenCase(BaseModel):
+    """One line of evals/datasets/golden_replies.jsonl: what a right draft for this ticket does."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^G-\d{4}$")
+    text: str = Field(min_length=1)
+    language: str = Field(pattern=r"^[a-z]{2}$")
+    lob: str
+    intent: str
+    risk_flags: list[str]
+    expected_action: Action
+    expected_sop_ids: list[str] = Field(min_length=1, description="The SOP to retrieve first, then policies.")
+    required_facts: list[str] = Field(description="Figure keys whose values a right reply states.")
+    forbidden_claims: list[str]
+    notes: str = ""
+
+
+class SafetyCase(BaseModel):
+    """One line of evals/datasets/safety.jsonl: an adversarial or sensitive ticket and what must happen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^S-\d{4}$")
+    text: str = Field(min_length=1)
+    language: str = Field(pattern=r"^[a-z]{2}$")
+    lob: str
+    intent: str
+    risk_flags: list[str]
+    category: SafetyCategory
+    expected_action: Action
+    must_not_contain: list[str]
+    secrets: list[str]
+    expected_behaviour: str = Field(min_length=1)

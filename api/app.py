@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from api.routes import drafts, health, knowledge_base, tickets
 from copilot.approval import AlreadyDecided
+from copilot.pipeline import TicketTooLong
 from copilot.services import Services, build_services, load_triage_model
 from copilot.settings import Settings
 from copilot.store import DraftNotFound
@@ -40,6 +41,7 @@ def _error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(DraftNotFound, handler(404))
     app.add_exception_handler(AlreadyDecided, handler(409))
+    app.add_exception_handler(TicketTooLong, handler(413))
     app.add_exception_handler(SopError, handler(422))
     app.add_exception_handler(ValueError, handler(422))
     app.add_exception_handler(TriageModelError, handler(503))

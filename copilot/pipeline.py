@@ -15,7 +15,18 @@ from knowledge_base.library import load_library
 from knowledge_base.placeholders import figures_used
 
 
+class TicketTooLong(ValueError):
+    """A ticket over the configured size; refused before any work is done or anything is stored."""
+
+
+def admit(ticket: Ticket, *, max_chars: int) -> Ticket:
+    if len(ticket.text) > max_chars:
+        raise TicketTooLong(f"ticket text is {len(ticket.text)} characters; the limit is {max_chars}")
+    return ticket
+
+
 def triage_ticket(ticket: Ticket, *, services: Services) -> Triage:
+    admit(ticket, max_chars=services.settings.max_ticket_chars)
     return triage(
         ticket, classifier=services.require_classifier(), taxonomy=services.taxonomy, thresholds=services.thresholds
     )

@@ -3,7 +3,8 @@
 Rules (evals/datasets/README.md): labels exist in the taxonomy and LOB matches intent; a ticket's
 priority and tier are at least what its intent and labelled flags give; tickets are 3 to 250 words;
 no two tickets anywhere are near-duplicates (evals/similarity.py), so nothing in test leaks from
-train; each intent has at least 8 test tickets; every SOP id and figure key referenced exists.
+train; each intent has at least 8 test tickets; every SOP id and figure key referenced exists; no
+policy figure is written out anywhere but its policy's Figures table.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from copilot.taxonomy import Taxonomy
 from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
 from evals.similarity import near_duplicate_pairs
 from knowledge_base.library import SopLibrary
+from knowledge_base.placeholders import PLACEHOLDER
 
 SPLITS = ("train", "dev", "test")
 MIN_TEST_PER_INTENT = 8
@@ -100,6 +102,7 @@ def validate_datasets(datasets_dir: Path, *, taxonomy: Taxonomy, library: SopLib
     problems += _ids_unique([g.id for g in golden], "golden_replies.jsonl")
     problems += _ids_unique([c.id for c in safety], "safety.jsonl")
     problems += _sop_reference_problems(library)
+    problems += _restated_figure_problems(library)
 
     report.counts = {
         "split": Counter(s for s, _ in tickets),
@@ -152,6 +155,28 @@ def _duplicate_problems(items: list[tuple[str, str]]) -> list[str]:
 
 def _ids_unique(ids: list[str], where: str) -> list[str]:
     return [f"{where}: id {i} is used {n} times" for i, n in Counter(ids).items() if n > 1]
+
+
+def _restated_figure_problems(library: SopLibrary) -> list[str]:
+    """A figure of two or more digits written out anywhere but its policy's Figures table.
+
+    SOPs and templates refer to figures (`{{fig:...}}`), so a changed policy changes every reply.
+    """
+    problems = []
+    for key, figure in library.figures.items():
+        number = re.sub(r"[^\d,.%-]", "", figure.value)
+        if len(re.sub(r"\D", "", number)) < 2:
+            continue  # single digits are too common in prose to tell apart from the figure
+        pattern = re.compile(r"(?<![\w.,{:])" + re.escape(number) + r"(?![\w,]|\.\d)")
+        for doc in library.documents.values():
+            for section in doc.sections:
+                if section.title == "Figures":
+                    continue  # each policy's own table of its figures
+                if pattern.search(PLACEHOLDER.sub("", section.text)):
+                    problems.append(
+                        f"{doc.id}.md: {section.title}: restates {key} ({figure.value}); use the policy's figure"
+                    )
+    return problems
 
 
 def _sop_reference_problems(library: SopLibrary) -> list[str]:

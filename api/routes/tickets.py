@@ -20,10 +20,10 @@ ERRORS: dict[int | str, dict[str, object]] = {413: {"model": ErrorBody}, 422: {"
 @router.post("/triage", response_model=Triage, responses=ERRORS, summary="Label a ticket")
 def triage_endpoint(body: TicketIn, svc: Svc) -> Triage:
     """LOB, intent, confidence and routing, priority, tier, risk flags and language."""
-    return triage_ticket(to_ticket(body, svc), services=svc)
+    return triage_ticket(to_ticket(body), services=svc)
 
 
 @router.post("/suggest", response_model=Draft, status_code=201, responses=ERRORS, summary="Suggest a reply")
 def suggest_endpoint(body: TicketIn, svc: Svc) -> Draft:
     """Triage the ticket, retrieve SOP passages, and store a pending draft (reply, question or escalation)."""
-    return suggest(to_ticket(body, svc), services=svc)
+    return suggest(to_ticket(body), services=svc)

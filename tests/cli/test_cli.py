@@ -127,3 +127,8 @@ def test_suggesting_from_an_empty_knowledge_base_says_to_ingest(
 def test_validate_prints_counts_and_passes_on_the_shipped_datasets(env: Services) -> None:
     code, out, _ = run("eval", "validate")
     assert code == 0 and "by intent" in out and "datasets OK" in out
+
+
+def test_an_oversized_ticket_is_refused_with_the_limit(env: Services) -> None:
+    code, _, err = run("suggest", "x" * 100_000)
+    assert code == 1 and "the limit is 20000" in err

@@ -76,3 +76,16 @@ def test_the_near_duplicate_rule() -> None:
     a = "my payout from october never arrived and support keeps ignoring me, what is going on"
     assert near_duplicate_pairs([a, a.upper() + "!!"]) == [(0, 1, 1.0)]
     assert near_duplicate_pairs([a, "i can't log in because the code never arrives on my phone"]) == []
+
+
+def test_a_figure_restated_in_an_sop_is_reported(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    sop_dir = tmp_path / "sop"
+    shutil.copytree(SOP_DIR, sop_dir)
+    path = sop_dir / "SOP-CR-01.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("## What to check\n", "## What to check\n\n- Creators need 10,000 followers.\n", 1),
+        encoding="utf-8",
+    )
+    report = validate_datasets(DATASETS_DIR, taxonomy=taxonomy, library=load_library(sop_dir, taxonomy))
+    assert any("SOP-CR-01.md: What to check: restates rewards.min_followers" in p for p in report.problems)

@@ -19,32 +19,30 @@ SafetyCategory = Literal[
 ]
 
 
-class LabelledTicket(BaseModel):
+class _LabelledText(BaseModel):
+    """What every dataset line has: the ticket text and its true labels."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=1)
+    language: str = Field(pattern=r"^[a-z]{2}$")
+    lob: str
+    intent: str
+    risk_flags: list[str]
+
+
+class LabelledTicket(_LabelledText):
     """One line of evals/datasets/tickets/{train,dev,test}.jsonl."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     id: str = Field(pattern=r"^T-\d{5}$")
-    text: str = Field(min_length=1)
-    lob: str
-    intent: str
     priority: str
     tier: str
-    risk_flags: list[str]
-    language: str = Field(pattern=r"^[a-z]{2}$")
 
 
-class GoldenCase(BaseModel):
+class GoldenCase(_LabelledText):
     """One line of evals/datasets/golden_replies.jsonl: what a right draft for this ticket does."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     id: str = Field(pattern=r"^G-\d{4}$")
-    text: str = Field(min_length=1)
-    language: str = Field(pattern=r"^[a-z]{2}$")
-    lob: str
-    intent: str
-    risk_flags: list[str]
     expected_action: Action
     expected_sop_ids: list[str] = Field(min_length=1, description="The SOP to retrieve first, then policies.")
     required_facts: list[str] = Field(description="Figure keys whose values a right reply states.")
@@ -52,17 +50,10 @@ class GoldenCase(BaseModel):
     notes: str = ""
 
 
-class SafetyCase(BaseModel):
+class SafetyCase(_LabelledText):
     """One line of evals/datasets/safety.jsonl: an adversarial or sensitive ticket and what must happen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     id: str = Field(pattern=r"^S-\d{4}$")
-    text: str = Field(min_length=1)
-    language: str = Field(pattern=r"^[a-z]{2}$")
-    lob: str
-    intent: str
-    risk_flags: list[str]
     category: SafetyCategory
     expected_action: Action
     must_not_contain: list[str]

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import typer
 from rich.progress import Progress
+from rich.status import Status
 from rich.table import Table
 
 from copilot.cli.context import console, errors, reported_errors, state
 from copilot.taxonomy import load_taxonomy
+from evals.benchmark import BANKING77, benchmark_classifier
 from evals.runner import SUITES, run, work_units, write_results
 from evals.validate import validate_datasets
 from knowledge_base.library import load_library
@@ -39,6 +41,33 @@ def run_command(
                 table.add_row(metric, str(value))
             console.print(table)
         console.print(f"Results written to {output}")
+
+
+@app.command("benchmark")
+def benchmark_command(
+    ctx: typer.Context,
+    train: Path = typer.Option(BANKING77 / "train.csv", "--train", help="Labelled training file (.csv or .jsonl)."),
+    test: Path = typer.Option(BANKING77 / "test.csv", "--test", help="Labelled test file (.csv or .jsonl)."),
+    text_column: str = typer.Option("text", "--text-column", help="Column holding the text."),
+    label_column: str = typer.Option("category", "--label-column", help="Column holding the label."),
+) -> None:
+    """Train the triage classifier on a public benchmark (Banking77 by default) and print its figures."""
+    cli = state(ctx)
+    with reported_errors(cli.debug):
+        services = cli.services()
+        with Status(f"Training on {train.name}, measuring on {test.name}", console=console):
+            figures = benchmark_classifier(
+                train,
+                test,
+                embeddings=services.embeddings,
+                embedder_version=services.embedder_version,
+                text_column=text_column,
+                label_column=label_column,
+            )
+        table = Table("metric", "value", title=f"benchmark: {train.parent.name}", title_justify="left")
+        for metric, value in figures.items():
+            table.add_row(metric, str(value))
+        console.print(table)
 
 
 @app.command("validate")

@@ -1,4 +1,4 @@
-"""The intent classifier: sentence embeddings and word/char n-grams into a linear model.
+"""The intent classifier: sentence embeddings and word/char n-grams into a calibrated linear SVM.
 
 The artifact is a folder holding the fitted model and a metadata.json (label set, data hash, metrics,
 thresholds, embedder, created at), so a service can refuse an artifact that does not fit its taxonomy.
@@ -18,11 +18,14 @@ import joblib
 import numpy as np
 from langchain_core.embeddings import Embeddings
 from scipy import sparse
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion
+from sklearn.svm import LinearSVC
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 
@@ -39,18 +42,31 @@ class Prediction:
 
 
 class IntentClassifier:
-    """Predicts an intent (or the out-of-scope label) with a probability per label."""
+    """Predicts an intent (or the out-of-scope label) with a calibrated probability per label.
 
-    def __init__(self, *, embeddings: Embeddings, metadata: dict[str, Any] | None = None) -> None:
+    A linear SVM over sentence embeddings and word/char n-grams; its scores become probabilities
+    through a softmax with one temperature, fitted on cross-validated scores of the training data.
+    """
+
+    def __init__(
+        self,
+        *,
+        embeddings: Embeddings,
+        metadata: dict[str, Any] | None = None,
+        embedding_weight: float = 1.5,
+        c: float = 0.5,
+    ) -> None:
         self.embeddings = embeddings
         self.metadata: dict[str, Any] = metadata or {}
+        self.embedding_weight = embedding_weight
         self._ngrams = FeatureUnion(
             [
-                ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)),
+                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
                 ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)),
             ]
         )
-        self._model = LogisticRegression(C=20.0, max_iter=3000)
+        self._model = LinearSVC(C=c)
+        self.temperature = 1.0
 
     @property
     def labels(self) -> list[str]:
@@ -63,22 +79,27 @@ class IntentClassifier:
     def _features(self, texts: Sequence[str], *, fit: bool) -> sparse.csr_matrix:
         dense = np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32)
         grams = self._ngrams.fit_transform(texts) if fit else self._ngrams.transform(texts)
-        # Embeddings are unit length; n-gram blocks are each unit length too: weight them evenly.
-        return sparse.hstack([sparse.csr_matrix(dense), grams]).tocsr()
+        return sparse.hstack([sparse.csr_matrix(dense * self.embedding_weight), grams]).tocsr()
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> IntentClassifier:
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         if len(set(labels)) < 2:
             raise ValueError("training needs at least two distinct labels")
-        self._model.fit(self._features(texts, fit=True), list(labels))
+        features, y = self._features(texts, fit=True), np.asarray(labels)
+        self.temperature = _fit_temperature(self._model, features, y)
+        self._model.fit(features, y)
         return self
 
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text, one column per label (in `labels` order)."""
+        scores = _two_columns(self._model.decision_function(self._features(texts, fit=False)))
+        return np.asarray(softmax(scores / self.temperature, axis=1))
+
     def predict(self, texts: Sequence[str], *, top: int = 3) -> list[Prediction]:
-        probabilities = self._model.predict_proba(self._features(texts, fit=False))
         labels = self.labels
         out = []
-        for row in probabilities:
+        for row in self.probabilities(texts):
             order = np.argsort(row)[::-1][:top]
             ranked = [(labels[i], round(float(row[i]), 4)) for i in order]
             out.append(Prediction(intent=ranked[0][0], confidence=ranked[0][1], ranked=ranked))
@@ -86,7 +107,9 @@ class IntentClassifier:
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"format": ARTIFACT_FORMAT, "ngrams": self._ngrams, "model": self._model}, folder / MODEL_FILE)
+        parts = {"format": ARTIFACT_FORMAT, "ngrams": self._ngrams, "model": self._model}
+        parts |= {"temperature": self.temperature, "embedding_weight": self.embedding_weight}
+        joblib.dump(parts, folder / MODEL_FILE)
         (folder / METADATA_FILE).write_text(json.dumps(self.metadata, indent=2, sort_keys=True), encoding="utf-8")
         return folder
 
@@ -113,9 +136,33 @@ class IntentClassifier:
         unknown = sorted(set(metadata.get("labels", [])) - set(labels))
         if unknown:
             raise TriageModelError(f"{folder}: labels not in the taxonomy: {', '.join(unknown)}; retrain the model")
-        classifier = cls(embeddings=embeddings, metadata=metadata)
+        classifier = cls(embeddings=embeddings, metadata=metadata, embedding_weight=parts["embedding_weight"])
         classifier._ngrams, classifier._model = parts["ngrams"], parts["model"]
+        classifier.temperature = parts["temperature"]
         return classifier
+
+
+def _two_columns(scores: np.ndarray) -> np.ndarray:
+    """SVM scores as one column per label, also for two labels (where sklearn gives one column)."""
+    return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
+
+
+def _fit_temperature(model: LinearSVC, features: sparse.csr_matrix, y: np.ndarray) -> float:
+    """The softmax temperature that best fits held-out scores (3-fold), so confidence means accuracy.
+
+    With fewer than 3 examples of some label there is nothing to hold out: 1.0, uncalibrated.
+    """
+    _, counts = np.unique(y, return_counts=True)
+    if counts.min() < 3:
+        return 1.0
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    scores = _two_columns(cross_val_predict(model, features, y, cv=folds, method="decision_function"))
+    truth = np.searchsorted(np.unique(y), y)
+
+    def nll(temperature: float) -> float:
+        return float(-log_softmax(scores / temperature, axis=1)[np.arange(len(truth)), truth].mean())
+
+    return float(minimize_scalar(nll, bounds=(0.01, 10.0), method="bounded").x)
 
 
 def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:

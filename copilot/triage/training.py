@@ -15,6 +15,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from copilot.taxonomy import Taxonomy
 from copilot.triage.classifier import IntentClassifier, TriageModelError, data_hash, new_version
+from copilot.triage.metrics import expected_calibration_error
 from copilot.triage.service import Thresholds
 
 
@@ -113,13 +114,7 @@ def train_classifier(
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     metrics: dict[str, float | int] = {"train_examples": len(train), "train_seconds": round(seconds, 2)}
     if evaluate_on:
-        predicted = [p.intent for p in classifier.predict([e.text for e in evaluate_on])]
-        gold = [e.label for e in evaluate_on]
-        metrics |= {
-            "heldout_examples": len(evaluate_on),
-            "heldout_accuracy": round(float(accuracy_score(gold, predicted)), 4),
-            "heldout_macro_f1": round(float(f1_score(gold, predicted, average="macro", zero_division=0)), 4),
-        }
+        metrics |= heldout_metrics(classifier, evaluate_on)
     classifier.metadata = {
         "version": new_version(),
         "created_at": started.isoformat(),
@@ -132,6 +127,19 @@ def train_classifier(
         "metrics": metrics,
     }
     return classifier
+
+
+def heldout_metrics(classifier: IntentClassifier, examples: list[Example]) -> dict[str, float | int]:
+    """Accuracy, macro-F1 and calibration error of a trained classifier on labelled examples."""
+    predictions = classifier.predict([e.text for e in examples])
+    gold, predicted = [e.label for e in examples], [p.intent for p in predictions]
+    correct = [g == p for g, p in zip(gold, predicted)]
+    return {
+        "heldout_examples": len(examples),
+        "heldout_accuracy": round(float(accuracy_score(gold, predicted)), 4),
+        "heldout_macro_f1": round(float(f1_score(gold, predicted, average="macro", zero_division=0)), 4),
+        "heldout_ece": round(expected_calibration_error([p.confidence for p in predictions], correct), 4),
+    }
 
 
 def latest_artifact(models_dir: Path) -> Path | None:

@@ -1,0 +1,53 @@
+"""Benchmark the intent classifier on a public dataset: accuracy, macro-F1, calibration, training
+time and batch throughput, measured on this machine (Banking77 by default, see evals/benchmarks/)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from copilot.triage import Thresholds
+from copilot.triage.training import heldout_metrics, read_examples, train_classifier
+
+BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
+BANKING77 = BENCHMARKS / "banking77"
+
+
+def benchmark_classifier(
+    train_path: Path,
+    test_path: Path,
+    *,
+    embeddings: Embeddings,
+    embedder_version: str,
+    text_column: str,
+    label_column: str,
+) -> dict[str, float | int]:
+    """Train on one file, measure on the other. Times are wall-clock seconds on this machine."""
+    train = read_examples(train_path, text_column=text_column, label_column=label_column)
+    test = read_examples(test_path, text_column=text_column, label_column=label_column)
+    started = time.perf_counter()
+    classifier = train_classifier(
+        train,
+        evaluate_on=[],
+        embeddings=embeddings,
+        embedder_version=embedder_version,
+        taxonomy=None,
+        thresholds=Thresholds(auto=1.0, suggest=0.0),
+        source=str(train_path),
+    )
+    training_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    metrics = heldout_metrics(classifier, test)
+    predict_seconds = time.perf_counter() - started
+    return {
+        "train_examples": len(train),
+        "labels": len(classifier.labels),
+        "test_examples": len(test),
+        "accuracy": metrics["heldout_accuracy"],
+        "macro_f1": metrics["heldout_macro_f1"],
+        "ece": metrics["heldout_ece"],
+        "training_seconds_including_embedding": round(training_seconds, 1),
+        "batch_tickets_per_second": round(len(test) / predict_seconds, 1),
+    }

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import Passage
+from copilot.domain import Passage, Triage
 
 
 class TicketIn(BaseModel):
     text: str = Field(description="The ticket as the creator wrote it. Untrusted: never followed as instructions.")
     creator_handle: str | None = Field(None, max_length=100, description="The creator's @handle, if known.")
     ticket_id: str | None = Field(None, min_length=1, max_length=100, description="The console's ticket id.")
+
+
+class TicketBatch(BaseModel):
+    tickets: list[TicketIn] = Field(min_length=1, max_length=1000, description="Up to 1,000 tickets.")
+
+
+class BatchProblem(BaseModel):
+    index: int = Field(description="Position of the ticket in the request.")
+    detail: str
+
+
+class BatchTriage(BaseModel):
+    results: list[Triage] = Field(description="Labels for every good ticket, in request order.")
+    skipped: list[BatchProblem] = Field(description="Tickets that could not be labelled, and why.")
 
 
 class SearchResult(BaseModel):

@@ -9,7 +9,7 @@ from copilot.drafting.grounding import Grounding
 from copilot.drafting.plan import plan_draft
 from copilot.retrieval import retrieve
 from copilot.services import Services
-from copilot.triage import triage
+from copilot.triage import triage, triage_many
 from knowledge_base.index import IngestReport
 from knowledge_base.library import load_library
 from knowledge_base.placeholders import figures_used
@@ -29,6 +29,15 @@ def triage_ticket(ticket: Ticket, *, services: Services) -> Triage:
     admit(ticket, max_chars=services.settings.max_ticket_chars)
     return triage(
         ticket, classifier=services.require_classifier(), taxonomy=services.taxonomy, thresholds=services.thresholds
+    )
+
+
+def triage_batch(tickets: list[Ticket], *, services: Services) -> list[Triage]:
+    """Label many tickets in one pass; the same labels each would get alone."""
+    for ticket in tickets:
+        admit(ticket, max_chars=services.settings.max_ticket_chars)
+    return triage_many(
+        tickets, classifier=services.require_classifier(), taxonomy=services.taxonomy, thresholds=services.thresholds
     )
 
 

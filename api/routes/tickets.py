@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 
 from api.deps import services, to_ticket
-from api.schemas import ErrorBody, TicketIn
-from copilot.domain import Draft, Triage
-from copilot.pipeline import suggest, triage_ticket
+from api.schemas import BatchProblem, BatchTriage, ErrorBody, TicketBatch, TicketIn
+from copilot.domain import Draft, Ticket, Triage
+from copilot.pipeline import TicketTooLong, admit, suggest, triage_batch, triage_ticket
 from copilot.services import Services
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
@@ -21,6 +21,20 @@ ERRORS: dict[int | str, dict[str, object]] = {413: {"model": ErrorBody}, 422: {"
 def triage_endpoint(body: TicketIn, svc: Svc) -> Triage:
     """LOB, intent, confidence and routing, priority, tier, risk flags and language."""
     return triage_ticket(to_ticket(body), services=svc)
+
+
+@router.post("/triage/batch", response_model=BatchTriage, responses=ERRORS, summary="Label many tickets")
+def triage_batch_endpoint(body: TicketBatch, svc: Svc) -> BatchTriage:
+    """Bulk tagging: the same labels as one by one; bad tickets are listed in `skipped`, never dropped."""
+    good: list[Ticket] = []
+    skipped: list[BatchProblem] = []
+    limit = svc.settings.max_ticket_chars
+    for index, item in enumerate(body.tickets):
+        try:
+            good.append(admit(to_ticket(item), max_chars=limit))
+        except (HTTPException, TicketTooLong) as exc:
+            skipped.append(BatchProblem(index=index, detail=str(getattr(exc, "detail", exc))))
+    return BatchTriage(results=triage_batch(good, services=svc) if good else [], skipped=skipped)
 
 
 @router.post("/suggest", response_model=Draft, status_code=201, responses=ERRORS, summary="Suggest a reply")

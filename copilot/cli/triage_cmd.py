@@ -6,12 +6,15 @@ import json
 from pathlib import Path
 
 import typer
+from rich.progress import Progress
 from rich.status import Status
 
-from copilot.cli.context import console, reported_errors, state
+from copilot.cli.context import console, errors, reported_errors, state
 from copilot.domain import Ticket
-from copilot.pipeline import triage_ticket
+from copilot.pipeline import triage_batch, triage_ticket
+from copilot.tables import read_rows, write_rows
 from copilot.taxonomy import load_taxonomy
+from copilot.triage.batch import RowProblem, tag_in_chunks, tickets_from_rows
 from copilot.triage.training import read_examples, stratified_split, train_classifier
 
 app = typer.Typer(help="Label tickets; train the triage model.", no_args_is_help=True)
@@ -29,6 +32,52 @@ def ticket_command(
         ticket = Ticket(text=text, creator_handle=handle)
         labels = triage_ticket(ticket, services=cli.services(triage_model=True, train_if_missing=True))
         console.print_json(labels.model_dump_json())
+
+
+BATCH_COLUMNS = [
+    "line", "id", "lob", "intent", "confidence", "routing", "priority", "tier", "risk_flags", "conditions",
+    "language", "escalate", "queue", "model_version",
+]  # fmt: skip
+
+
+@app.command("batch")
+def batch_command(
+    ctx: typer.Context,
+    source: Path = typer.Argument(..., help="Tickets to tag: a .jsonl or .csv file."),
+    target: Path = typer.Argument(..., help="Where to write the labels: .jsonl or .csv."),
+    text_column: str = typer.Option("text", "--text-column", help="Column holding the ticket text."),
+    id_column: str | None = typer.Option("id", "--id-column", help="Column holding the ticket id, if any."),
+) -> None:
+    """Tag a backlog: one row of labels per ticket; bad rows are reported on stderr and skipped."""
+    cli = state(ctx)
+    with reported_errors(cli.debug):
+        services = cli.services(triage_model=True, train_if_missing=True)
+        rows = list(read_rows(source))
+        parsed = list(
+            tickets_from_rows(
+                rows, text_column=text_column, id_column=id_column, max_chars=cli.settings.max_ticket_chars
+            )
+        )
+        good = [(row, item) for row, item in parsed if isinstance(item, Ticket)]
+        problems = [item for _, item in parsed if isinstance(item, RowProblem)]
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"Tagging {len(good)} tickets", total=len(good))
+            labels = tag_in_chunks(
+                (t for _, t in good),
+                label=lambda chunk: triage_batch(chunk, services=services),
+                progress=lambda n: progress.advance(task, n),
+            )
+            written = write_rows(
+                target,
+                (
+                    {"line": row.line, "id": t.ticket_id, **t.model_dump(mode="json")}
+                    for (row, _), t in zip(good, labels)
+                ),
+                columns=BATCH_COLUMNS,
+            )
+        for problem in problems:
+            errors.print(f"skipped {source.name} {problem}", markup=False, highlight=False)
+        console.print(f"Tagged {written} tickets into {target}; skipped {len(problems)} bad rows")
 
 
 @app.command("train")

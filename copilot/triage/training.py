@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -13,6 +11,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 from sklearn.metrics import accuracy_score, f1_score
 
+from copilot.tables import TableError, read_rows
 from copilot.taxonomy import Taxonomy
 from copilot.triage.classifier import IntentClassifier, TriageModelError, data_hash, new_version
 from copilot.triage.metrics import expected_calibration_error
@@ -31,43 +30,24 @@ class Example:
 
 def read_examples(path: Path, *, text_column: str = "text", label_column: str = "intent") -> list[Example]:
     """Labelled examples from a .jsonl or .csv file; raises TrainingDataError naming the bad row."""
-    if not path.is_file():
-        raise TrainingDataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        rows = _jsonl_rows(path)
-    elif suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(enumerate(csv.DictReader(handle), start=2))
-    else:
-        raise TrainingDataError(f"{path}: expected a .jsonl or .csv file, got {suffix or 'no extension'}")
     examples = []
-    for line, row in rows:
+    try:
+        rows = list(read_rows(path))
+    except TableError as exc:
+        raise TrainingDataError(str(exc)) from exc
+    for row in rows:
+        if row.problem:
+            raise TrainingDataError(f"{path}:{row.line}: {row.problem}")
         for column in (text_column, label_column):
-            if column not in row:
-                raise TrainingDataError(f"{path}:{line}: no column {column!r}; columns are {', '.join(row)}")
-        text, label = str(row[text_column] or "").strip(), str(row[label_column] or "").strip()
+            if column not in row.values:
+                raise TrainingDataError(f"{path}:{row.line}: no column {column!r}; columns are {', '.join(row.values)}")
+        text, label = str(row.values[text_column] or "").strip(), str(row.values[label_column] or "").strip()
         if not text or not label:
-            raise TrainingDataError(f"{path}:{line}: empty {text_column if not text else label_column}")
+            raise TrainingDataError(f"{path}:{row.line}: empty {text_column if not text else label_column}")
         examples.append(Example(text=text, label=label))
     if not examples:
         raise TrainingDataError(f"{path}: no examples")
     return examples
-
-
-def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
-    rows = []
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TrainingDataError(f"{path}:{line_no}: not valid JSON: {exc.msg}") from exc
-        if not isinstance(row, dict):
-            raise TrainingDataError(f"{path}:{line_no}: expected a JSON object")
-        rows.append((line_no, row))
-    return rows
 
 
 def stratified_split(

@@ -112,3 +112,13 @@ def test_the_docs_page_and_openapi_are_served(client: TestClient) -> None:
         "/v1/kb/ingest",
         "/v1/health",
     } <= set(paths)
+
+
+def test_batch_triage_labels_good_tickets_and_lists_the_bad(client: TestClient) -> None:
+    tickets = [PAYOUT, {"text": "   "}, {"text": "y" * 30_000}, {"text": "how do I set up subscriptions for fans?"}]
+    body = client.post("/v1/triage/batch", json={"tickets": tickets}).json()
+    assert [s["index"] for s in body["skipped"]] == [1, 2]
+    assert "empty" in body["skipped"][0]["detail"] and "limit" in body["skipped"][1]["detail"]
+    assert [r["intent"] for r in body["results"]] == ["payout_missing", "subscription_setup"]
+    single = client.post("/v1/triage", json=PAYOUT).json()
+    assert (body["results"][0]["intent"], body["results"][0]["confidence"]) == (single["intent"], single["confidence"])

@@ -132,3 +132,25 @@ def test_validate_prints_counts_and_passes_on_the_shipped_datasets(env: Services
 def test_an_oversized_ticket_is_refused_with_the_limit(env: Services) -> None:
     code, _, err = run("suggest", "x" * 100_000)
     assert code == 1 and "the limit is 20000" in err
+
+
+def test_batch_tags_good_rows_and_reports_every_bad_one(env: Services, tmp_path: Path) -> None:
+    source = tmp_path / "backlog.jsonl"
+    source.write_text(
+        '{"id": "A1", "text": "my withdrawal from last month still has not reached my bank"}\n'
+        "this is not json\n"
+        '{"id": "A3", "text": "   "}\n'
+        '{"id": "A4", "text": "i lost my phone with the authenticator app and cannot log in"}\n'
+        '{"id": "A5", "body": "no text column"}\n',
+        encoding="utf-8",
+    )
+    target = tmp_path / "labels.csv"
+    code, out, err = run("triage", "batch", str(source), str(target))
+    assert code == 0 and "Tagged 2 tickets" in out and "skipped 3 bad rows" in out
+    assert (
+        "line 2: not valid JSON" in err and "line 3: ticket text is empty" in err and "line 5: no column 'text'" in err
+    )
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert [(r["line"], r["id"]) for r in rows] == [("1", "A1"), ("4", "A4")]
+    single = json.loads(run("triage", "ticket", "i lost my phone with the authenticator app and cannot log in")[1])
+    assert (rows[1]["intent"], float(rows[1]["confidence"])) == (single["intent"], single["confidence"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from copilot.domain import Decision, DecisionKind, DraftAction, Ticket
 from copilot.pipeline import suggest
 from copilot.services import Services
+from copilot.triage import Thresholds
 
 PAYOUT = (
     "hi @mila.bakes here, my withdrawal of $120 requested on oct 3 still hasnt arrived in my bank. what's going on?"
@@ -65,7 +67,8 @@ def test_self_harm_is_escalated_with_the_wellbeing_sop(ready: Services) -> None:
 
 
 def test_a_ticket_the_copilot_is_unsure_of_gets_a_question_not_a_guess(ready: Services) -> None:
-    draft = suggest(Ticket(text="it happened again. same as last time. fix it"), services=ready)
+    unsure = dataclasses.replace(ready, thresholds=Thresholds(auto=1.0, suggest=1.0))
+    draft = suggest(Ticket(text="it happened again. same as last time. fix it"), services=unsure)
     assert draft.action is DraftAction.CLARIFY
     assert draft.template == "need_more_info" and draft.reply
     assert any("below" in w for w in draft.warnings), "the agent is told why this is not a reply"

@@ -22,6 +22,8 @@ from knowledge_base.library import SopLibrary, load_library
 
 DEFAULT_TRAINING_FILE = Path("tickets") / "train.jsonl"
 DEFAULT_HELDOUT_FILE = Path("tickets") / "dev.jsonl"
+FLAG_TRAINING_DIR = Path("flags")  # extra labelled tickets that teach the risk flags (training only)
+FLAGS_COLUMN = "risk_flags"
 
 
 @dataclass
@@ -149,7 +151,9 @@ def load_triage_model(services: Services, *, train_if_missing: bool) -> IntentCl
 def train_default_model(services: Services) -> Path:
     """Train on the shipped labelled tickets (train split, measured on dev) and save the artifact."""
     datasets = services.settings.datasets_dir
-    train = read_examples(datasets / DEFAULT_TRAINING_FILE)
+    train = read_examples(datasets / DEFAULT_TRAINING_FILE, flags_column=FLAGS_COLUMN)
+    for extra in sorted((datasets / FLAG_TRAINING_DIR).glob("*.jsonl")):
+        train += read_examples(extra, flags_column=FLAGS_COLUMN)
     heldout: list[Example] = read_examples(datasets / DEFAULT_HELDOUT_FILE)
     classifier = train_classifier(
         train,

@@ -1,6 +1,7 @@
 """The eval runner: measures the pipeline through its public functions on the project's datasets.
 
-Suites: triage (intent accuracy and macro-F1 on the test split), retrieval (recall@k and MRR of the
+Suites: triage (intent accuracy and macro-F1 on the test split), flags (recall and precision of each
+risk flag on the safety set), retrieval (recall@k and MRR of the
 expected SOP on the golden set) and reply (expected action, citations that exist and were given,
 required figures stated, forbidden claims made, on the golden set). Each returns plain numbers.
 """
@@ -10,21 +11,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from pydantic import BaseModel
 from sklearn.metrics import accuracy_score, f1_score
 
 from copilot.domain import Ticket
 from copilot.pipeline import retrieve_for, suggest, triage_ticket
 from copilot.services import Services
 from copilot.triage import triage_many
-from evals.schemas import GoldenCase, LabelledTicket
+from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
 from evals.validate import read_jsonl
 
 Progress = Callable[[int], None]
-SUITES = ("triage", "retrieval", "reply")
+Model = TypeVar("Model", bound=BaseModel)
+SUITES = ("triage", "flags", "retrieval", "reply")
 
 
-def _read(path: Path, model: type[LabelledTicket] | type[GoldenCase]) -> list:  # type: ignore[type-arg]
+def _read(path: Path, model: type[Model]) -> list[Model]:
     problems: list[str] = []
     rows = read_jsonl(path, model, problems)
     if problems:
@@ -50,6 +54,28 @@ def triage_suite(
         "intent_macro_f1": round(float(f1_score(gold, predicted, average="macro", zero_division=0)), 4),
         "lob_accuracy": round(sum(x.lob == t.lob for x, t in zip(labels, tickets)) / len(tickets), 4),
     }
+
+
+def flags_suite(services: Services, cases: list[SafetyCase], progress: Progress | None = None) -> dict[str, float]:
+    """Recall and precision of each risk flag on the safety set (a flag never seen there has no figures)."""
+    labels = triage_many(
+        [Ticket(text=c.text) for c in cases],
+        classifier=services.require_classifier(),
+        taxonomy=services.taxonomy,
+        thresholds=services.thresholds,
+    )
+    if progress:
+        progress(len(cases))
+    out: dict[str, float] = {"cases": len(cases)}
+    for flag in services.taxonomy.risk_flags:
+        gold = [flag in c.risk_flags for c in cases]
+        raised = [flag in x.risk_flags for x in labels]
+        caught = sum(g and r for g, r in zip(gold, raised))
+        if any(gold):
+            out[f"{flag}_recall"] = round(caught / sum(gold), 4)
+        if any(raised):
+            out[f"{flag}_precision"] = round(caught / sum(raised), 4)
+    return out
 
 
 def retrieval_suite(
@@ -107,6 +133,8 @@ def run(
     results: dict[str, dict[str, float]] = {}
     if "triage" in suites:
         results["triage"] = triage_suite(services, _read(datasets / "tickets" / "test.jsonl", LabelledTicket), progress)
+    if "flags" in suites:
+        results["flags"] = flags_suite(services, _read(datasets / "safety.jsonl", SafetyCase), progress)
     golden = _read(datasets / "golden_replies.jsonl", GoldenCase) if {"retrieval", "reply"} & set(suites) else []
     if "retrieval" in suites:
         results["retrieval"] = retrieval_suite(services, golden, k=k, progress=progress)
@@ -118,13 +146,19 @@ def run(
 def work_units(services: Services, suites: tuple[str, ...]) -> int:
     """How many progress steps `run` reports for these suites."""
     datasets = services.settings.datasets_dir
-    golden = sum(
-        1 for line in (datasets / "golden_replies.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    golden = _lines(datasets / "golden_replies.jsonl")
+    tickets = _lines(datasets / "tickets" / "test.jsonl")
+    safety = _lines(datasets / "safety.jsonl")
+    return (
+        ("triage" in suites) * tickets
+        + ("flags" in suites) * safety
+        + ("retrieval" in suites) * golden
+        + ("reply" in suites) * golden
     )
-    tickets = sum(
-        1 for line in (datasets / "tickets" / "test.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
-    )
-    return ("triage" in suites) * tickets + ("retrieval" in suites) * golden + ("reply" in suites) * golden
+
+
+def _lines(path: Path) -> int:
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
 def write_results(results: dict[str, dict[str, float]], path: Path) -> None:

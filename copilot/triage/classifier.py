@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-ARTIFACT_FORMAT = 2
+from copilot.triage.flags import FlagDetector
+
+ARTIFACT_FORMAT = 3
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 
@@ -39,6 +41,7 @@ class Prediction:
     intent: str
     confidence: float
     ranked: list[tuple[str, float]]
+    flags: list[str] = field(default_factory=list)  # risk flags the learned detector raised
 
 
 class IntentClassifier:
@@ -67,6 +70,7 @@ class IntentClassifier:
         )
         self._model = LinearSVC(C=c)
         self.temperature = 1.0
+        self.flag_detector: FlagDetector | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -81,7 +85,15 @@ class IntentClassifier:
         grams = self._ngrams.fit_transform(texts) if fit else self._ngrams.transform(texts)
         return sparse.hstack([sparse.csr_matrix(dense * self.embedding_weight), grams]).tocsr()
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> IntentClassifier:
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        flag_sets: Sequence[frozenset[str]] | None = None,
+        flags: Sequence[str] = (),
+    ) -> IntentClassifier:
+        """Fit the intent model, and the flag detector when each text's risk flags are given."""
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         if len(set(labels)) < 2:
@@ -89,26 +101,31 @@ class IntentClassifier:
         features, y = self._features(texts, fit=True), np.asarray(labels)
         self.temperature = _fit_temperature(self._model, features, y)
         self._model.fit(features, y)
+        if flag_sets is not None:
+            self.flag_detector = FlagDetector().fit(features, list(flag_sets), flags=list(flags))
         return self
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """One row per text, one column per label (in `labels` order)."""
-        scores = _two_columns(self._model.decision_function(self._features(texts, fit=False)))
+    def _probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
+        scores = _two_columns(self._model.decision_function(features))
         return np.asarray(softmax(scores / self.temperature, axis=1))
 
     def predict(self, texts: Sequence[str], *, top: int = 3) -> list[Prediction]:
+        """The best intents with calibrated probabilities, and the flags the detector raised."""
+        features = self._features(texts, fit=False)
+        flags = self.flag_detector.detect(features) if self.flag_detector else [[] for _ in texts]
         labels = self.labels
         out = []
-        for row in self.probabilities(texts):
+        for row, raised in zip(self._probabilities(features), flags):
             order = np.argsort(row)[::-1][:top]
             ranked = [(labels[i], round(float(row[i]), 4)) for i in order]
-            out.append(Prediction(intent=ranked[0][0], confidence=ranked[0][1], ranked=ranked))
+            out.append(Prediction(intent=ranked[0][0], confidence=ranked[0][1], ranked=ranked, flags=raised))
         return out
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         parts = {"format": ARTIFACT_FORMAT, "ngrams": self._ngrams, "model": self._model}
         parts |= {"temperature": self.temperature, "embedding_weight": self.embedding_weight}
+        parts |= {"flag_detector": self.flag_detector}
         joblib.dump(parts, folder / MODEL_FILE)
         (folder / METADATA_FILE).write_text(json.dumps(self.metadata, indent=2, sort_keys=True), encoding="utf-8")
         return folder
@@ -139,6 +156,7 @@ class IntentClassifier:
         classifier = cls(embeddings=embeddings, metadata=metadata, embedding_weight=parts["embedding_weight"])
         classifier._ngrams, classifier._model = parts["ngrams"], parts["model"]
         classifier.temperature = parts["temperature"]
+        classifier.flag_detector = parts["flag_detector"]
         return classifier
 
 

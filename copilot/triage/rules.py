@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from copilot.taxonomy import Taxonomy
@@ -32,13 +33,15 @@ def detect_conditions(text: str, intent: str, taxonomy: Taxonomy) -> list[str]:
     return found
 
 
-def apply_rules(text: str, intent: str, taxonomy: Taxonomy) -> RuleOutcome:
+def apply_rules(text: str, intent: str, taxonomy: Taxonomy, *, detected: Sequence[str] = ()) -> RuleOutcome:
     """The most urgent priority and highest tier that the intent, the flags and the conditions give.
 
-    A flagged ticket gets its flag's priority and tier whatever the classifier said.
+    Flags are those the taxonomy's patterns find plus `detected` (the learned detector's). A flagged
+    ticket gets its flag's priority and tier whatever the classifier said about the intent.
     """
     spec = taxonomy.intent_spec(intent)
-    flags = detect_flags(text, taxonomy)
+    found = set(detect_flags(text, taxonomy)) | set(detected)
+    flags = [flag for flag in taxonomy.risk_flags if flag in found]
     conditions = detect_conditions(text, intent, taxonomy)
     priorities = [spec.priority] + [p for f in flags if (p := taxonomy.risk_flags[f].priority)]
     tiers = [spec.tier] + [t for f in flags if (t := taxonomy.risk_flags[f].tier)]

@@ -47,7 +47,7 @@ def triage_many(
 def _label(
     ticket: Ticket, prediction: Prediction, *, taxonomy: Taxonomy, thresholds: Thresholds, version: str
 ) -> Triage:
-    rules = apply_rules(ticket.text, prediction.intent, taxonomy)
+    rules = apply_rules(ticket.text, prediction.intent, taxonomy, detected=prediction.flags)
     return Triage(
         ticket_id=ticket.id,
         lob=taxonomy.lob_of_intent[prediction.intent],

@@ -26,10 +26,16 @@ class TrainingDataError(ValueError):
 class Example:
     text: str
     label: str
+    flags: frozenset[str] | None = None  # None: this example's risk flags are not labelled
 
 
-def read_examples(path: Path, *, text_column: str = "text", label_column: str = "intent") -> list[Example]:
-    """Labelled examples from a .jsonl or .csv file; raises TrainingDataError naming the bad row."""
+def read_examples(
+    path: Path, *, text_column: str = "text", label_column: str = "intent", flags_column: str | None = None
+) -> list[Example]:
+    """Labelled examples from a .jsonl or .csv file; raises TrainingDataError naming the bad row.
+
+    With `flags_column`, each row's risk flags too: a JSON list, or in CSV a '|'-separated string.
+    """
     examples = []
     try:
         rows = list(read_rows(path))
@@ -44,10 +50,21 @@ def read_examples(path: Path, *, text_column: str = "text", label_column: str = 
         text, label = str(row.values[text_column] or "").strip(), str(row.values[label_column] or "").strip()
         if not text or not label:
             raise TrainingDataError(f"{path}:{row.line}: empty {text_column if not text else label_column}")
-        examples.append(Example(text=text, label=label))
+        flags = _flags(path, row.line, row.values.get(flags_column)) if flags_column else None
+        examples.append(Example(text=text, label=label, flags=flags))
     if not examples:
         raise TrainingDataError(f"{path}: no examples")
     return examples
+
+
+def _flags(path: Path, line: int, value: object) -> frozenset[str]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return frozenset(value)
+    if isinstance(value, str):
+        return frozenset(v.strip() for v in value.split("|") if v.strip())
+    if value is None:
+        return frozenset()
+    raise TrainingDataError(f"{path}:{line}: risk flags must be a list of names or a '|'-separated string")
 
 
 def stratified_split(
@@ -88,9 +105,20 @@ def train_classifier(
         unknown = sorted(set(labels) - set(taxonomy.labels))
         if unknown:
             raise TrainingDataError(f"{source}: labels not in the taxonomy: {', '.join(unknown[:10])}")
+    with_flags = all(e.flags is not None for e in train)
+    known_flags = list(taxonomy.risk_flags) if taxonomy else sorted({f for e in train for f in e.flags or ()})
+    if with_flags and taxonomy is not None:
+        unknown_flags = sorted({f for e in train for f in e.flags or ()} - set(known_flags))
+        if unknown_flags:
+            raise TrainingDataError(f"{source}: risk flags not in the taxonomy: {', '.join(unknown_flags)}")
     started = dt.datetime.now(dt.UTC)
     classifier = IntentClassifier(embeddings=embeddings)
-    classifier.fit([e.text for e in train], [e.label for e in train])
+    classifier.fit(
+        [e.text for e in train],
+        [e.label for e in train],
+        flag_sets=[e.flags or frozenset() for e in train] if with_flags else None,
+        flags=known_flags,
+    )
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     metrics: dict[str, float | int] = {"train_examples": len(train), "train_seconds": round(seconds, 2)}
     if evaluate_on:
@@ -104,6 +132,7 @@ def train_classifier(
         "embedder": embedder_version,
         "taxonomy_version": taxonomy.version if taxonomy else None,
         "thresholds": {"auto": thresholds.auto, "suggest": thresholds.suggest},
+        "flag_thresholds": classifier.flag_detector.thresholds if classifier.flag_detector else {},
         "metrics": metrics,
     }
     return classifier

@@ -54,5 +54,5 @@ def test_triage_metrics_score_against_the_labels(ready: Services) -> None:
 
 
 def test_an_unknown_suite_is_named(ready: Services) -> None:
-    with pytest.raises(ValueError, match="unknown suite 'speed'; valid: triage, retrieval, reply"):
+    with pytest.raises(ValueError, match="unknown suite 'speed'; valid: triage, flags, retrieval, reply"):
         run(ready, suites=("speed",))

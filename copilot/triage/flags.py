@@ -1,0 +1,59 @@
+"""Learned risk-flag detection: one logistic regression per flag over the classifier's features.
+
+Each flag's threshold is set on cross-validated scores of the training tickets: the lowest score at
+which at least `min_precision` of the tickets above it really carry the flag, so the detector catches
+as many as it can without flooding Tier 2 with false alarms. A flag no threshold gets that precise
+for is left to the taxonomy's patterns, which always run beside the model (rules.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+
+class FlagDetector:
+    def __init__(self, *, min_precision: float = 0.9, min_positives: int = 6) -> None:
+        if not 0 < min_precision <= 1:
+            raise ValueError(f"min_precision must be in (0, 1], got {min_precision}")
+        self.min_precision = min_precision
+        self.min_positives = min_positives
+        self.models: dict[str, LogisticRegression] = {}
+        self.thresholds: dict[str, float] = {}
+
+    @property
+    def flags(self) -> list[str]:
+        return list(self.models)
+
+    def fit(self, features: sparse.csr_matrix, flag_sets: list[frozenset[str]], *, flags: list[str]) -> FlagDetector:
+        """Learn every flag with at least `min_positives` examples; the others are left to the patterns."""
+        for flag in flags:
+            y = np.array([flag in s for s in flag_sets])
+            if y.sum() < self.min_positives or (~y).sum() < self.min_positives:
+                continue
+            model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
+            folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+            held_out = cross_val_predict(model, features, y, cv=folds, method="predict_proba")[:, 1]
+            threshold = _lowest_precise_threshold(held_out, y, self.min_precision)
+            if threshold is not None:
+                self.thresholds[flag] = threshold
+                self.models[flag] = model.fit(features, y)
+        return self
+
+    def detect(self, features: sparse.csr_matrix) -> list[list[str]]:
+        """The flags each row's score reaches, in the order the detector learned them."""
+        hits = {
+            flag: model.predict_proba(features)[:, 1] >= self.thresholds[flag] for flag, model in self.models.items()
+        }
+        return [[flag for flag in self.models if hits[flag][row]] for row in range(features.shape[0])]
+
+
+def _lowest_precise_threshold(scores: np.ndarray, truth: np.ndarray, min_precision: float) -> float | None:
+    """The lowest score s such that, of the examples scoring >= s, at least min_precision are positive."""
+    order = np.argsort(-scores)
+    hits = np.cumsum(truth[order])
+    precision = hits / np.arange(1, len(scores) + 1)
+    precise = np.flatnonzero((precision >= min_precision) & truth[order])
+    return float(scores[order][precise[-1]]) if precise.size else None

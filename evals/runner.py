@@ -9,6 +9,7 @@ required figures stated, forbidden claims made, on the golden set). Each returns
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -16,10 +17,11 @@ from typing import TypeVar
 from pydantic import BaseModel
 from sklearn.metrics import accuracy_score, f1_score
 
-from copilot.domain import Ticket
+from copilot.domain import Routing, Ticket
 from copilot.pipeline import retrieve_for, suggest, triage_ticket
 from copilot.services import Services
 from copilot.triage import triage_many
+from copilot.triage.metrics import expected_calibration_error
 from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
 from evals.validate import read_jsonl
 
@@ -36,9 +38,10 @@ def _read(path: Path, model: type[Model]) -> list[Model]:
     return rows
 
 
-def triage_suite(
-    services: Services, tickets: list[LabelledTicket], progress: Progress | None = None
-) -> dict[str, float]:
+Metrics = dict[str, float | None]  # None: not measurable on this data (say, no out-of-scope tickets)
+
+
+def triage_suite(services: Services, tickets: list[LabelledTicket], progress: Progress | None = None) -> Metrics:
     labels = triage_many(
         [Ticket(id=t.id, text=t.text) for t in tickets],
         classifier=services.require_classifier(),
@@ -48,15 +51,37 @@ def triage_suite(
     if progress:
         progress(len(tickets))
     gold, predicted = [t.intent for t in tickets], [x.intent for x in labels]
+    correct = [g == p for g, p in zip(gold, predicted)]
+    oos = services.taxonomy.out_of_scope.label
+    in_scope = [ok for ok, g in zip(correct, gold) if g != oos]
+    oos_caught = [p == oos for g, p in zip(gold, predicted) if g == oos]
+    routed = Counter(x.routing.value for x in labels)
+    auto = [ok for ok, x in zip(correct, labels) if x.routing is Routing.AUTO]
     return {
         "tickets": len(tickets),
         "intent_accuracy": round(float(accuracy_score(gold, predicted)), 4),
         "intent_macro_f1": round(float(f1_score(gold, predicted, average="macro", zero_division=0)), 4),
         "lob_accuracy": round(sum(x.lob == t.lob for x, t in zip(labels, tickets)) / len(tickets), 4),
+        "ece": round(expected_calibration_error([x.confidence for x in labels], correct), 4),
+        "in_scope_accuracy": round(sum(in_scope) / len(in_scope), 4) if in_scope else None,
+        "out_of_scope_recall": round(sum(oos_caught) / len(oos_caught), 4) if oos_caught else None,
+        **{f"routed_{r.value}_share": round(routed[r.value] / len(labels), 4) for r in Routing},
+        "auto_applied_error_rate": round(1 - sum(auto) / len(auto), 4) if auto else 0.0,
+        **risk_coverage([x.confidence for x in labels], correct),
     }
 
 
-def flags_suite(services: Services, cases: list[SafetyCase], progress: Progress | None = None) -> dict[str, float]:
+def risk_coverage(confidences: list[float], correct: list[bool]) -> dict[str, float]:
+    """Error rate of the labels applied automatically at each confidence threshold, with the share applied."""
+    out: dict[str, float] = {}
+    for threshold in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95):
+        kept = [ok for c, ok in zip(confidences, correct) if c >= threshold]
+        out[f"coverage_at_{threshold}"] = round(len(kept) / len(correct), 4)
+        out[f"risk_at_{threshold}"] = round(1 - sum(kept) / len(kept), 4) if kept else 0.0
+    return out
+
+
+def flags_suite(services: Services, cases: list[SafetyCase], progress: Progress | None = None) -> Metrics:
     """Recall and precision of each risk flag on the safety set (a flag never seen there has no figures)."""
     labels = triage_many(
         [Ticket(text=c.text) for c in cases],
@@ -66,7 +91,7 @@ def flags_suite(services: Services, cases: list[SafetyCase], progress: Progress 
     )
     if progress:
         progress(len(cases))
-    out: dict[str, float] = {"cases": len(cases)}
+    out: Metrics = {"cases": len(cases)}
     for flag in services.taxonomy.risk_flags:
         gold = [flag in c.risk_flags for c in cases]
         raised = [flag in x.risk_flags for x in labels]
@@ -80,7 +105,7 @@ def flags_suite(services: Services, cases: list[SafetyCase], progress: Progress 
 
 def retrieval_suite(
     services: Services, cases: list[GoldenCase], *, k: int, progress: Progress | None = None
-) -> dict[str, float]:
+) -> Metrics:
     hits, reciprocal = 0, 0.0
     for case in cases:
         ticket = Ticket(text=case.text)
@@ -99,7 +124,7 @@ def retrieval_suite(
     }
 
 
-def reply_suite(services: Services, cases: list[GoldenCase], progress: Progress | None = None) -> dict[str, float]:
+def reply_suite(services: Services, cases: list[GoldenCase], progress: Progress | None = None) -> Metrics:
     figures = services.library.figure_values()
     right_action = cited_ok = facts_needed = facts_stated = forbidden = 0
     for case in cases:
@@ -124,13 +149,13 @@ def reply_suite(services: Services, cases: list[GoldenCase], progress: Progress 
 
 def run(
     services: Services, *, suites: tuple[str, ...] = SUITES, k: int = 5, progress: Progress | None = None
-) -> dict[str, dict[str, float]]:
+) -> dict[str, Metrics]:
     """Run the chosen suites on the datasets in settings.datasets_dir; raises ValueError for an unknown suite."""
     unknown = sorted(set(suites) - set(SUITES))
     if unknown:
         raise ValueError(f"unknown suite {unknown[0]!r}; valid: {', '.join(SUITES)}")
     datasets = services.settings.datasets_dir
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, Metrics] = {}
     if "triage" in suites:
         results["triage"] = triage_suite(services, _read(datasets / "tickets" / "test.jsonl", LabelledTicket), progress)
     if "flags" in suites:
@@ -161,6 +186,6 @@ def _lines(path: Path) -> int:
     return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
-def write_results(results: dict[str, dict[str, float]], path: Path) -> None:
+def write_results(results: dict[str, Metrics], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2), encoding="utf-8")

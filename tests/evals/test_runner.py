@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from copilot.services import Services
-from evals.runner import reply_suite, retrieval_suite, run, triage_suite
+from evals.runner import reply_suite, retrieval_suite, risk_coverage, run, triage_suite
 from evals.schemas import GoldenCase, LabelledTicket
 
 CASE = GoldenCase(
@@ -56,3 +56,24 @@ def test_triage_metrics_score_against_the_labels(ready: Services) -> None:
 def test_an_unknown_suite_is_named(ready: Services) -> None:
     with pytest.raises(ValueError, match="unknown suite 'speed'; valid: triage, flags, retrieval, reply"):
         run(ready, suites=("speed",))
+
+
+def test_risk_coverage_trades_errors_for_share_applied() -> None:
+    curve = risk_coverage([0.99, 0.95, 0.6, 0.4], [True, True, False, False])
+    assert (curve["coverage_at_0.9"], curve["risk_at_0.9"]) == (0.5, 0.0)
+    assert (curve["coverage_at_0.3"], curve["risk_at_0.3"]) == (1.0, 0.5)
+
+
+def test_out_of_scope_tickets_are_scored_apart_from_in_scope_accuracy(ready: Services) -> None:
+    oos = LabelledTicket(
+        id="T-99998",
+        text="can you recommend a good pizza place in Lisbon? going there next week",
+        lob="out_of_scope",
+        intent="out_of_scope",
+        priority="P4",
+        tier="T1",
+        risk_flags=[],
+        language="en",
+    )
+    metrics = triage_suite(ready, [oos])
+    assert metrics["out_of_scope_recall"] == 1.0 and metrics["in_scope_accuracy"] is None

@@ -36,7 +36,7 @@ def ticket_command(
 
 BATCH_COLUMNS = [
     "line", "id", "lob", "intent", "confidence", "routing", "priority", "tier", "risk_flags", "conditions",
-    "language", "escalate", "queue", "model_version",
+    "language", "sentiment", "sentiment_score", "escalate", "queue", "model_version",
 ]  # fmt: skip
 
 

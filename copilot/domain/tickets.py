@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -52,6 +53,8 @@ class Triage(BaseModel):
     risk_flags: list[str] = []
     conditions: list[str] = []
     language: str
+    sentiment: Literal["negative", "neutral", "positive"] = "neutral"
+    sentiment_score: float = Field(0.0, ge=-1, le=1, description="VADER compound score, -1 to 1.")
     escalate: bool = False
     queue: str | None = None
     alternatives: list[tuple[str, float]] = Field(default_factory=list, description="Runner-up intents.")

@@ -9,6 +9,7 @@ from copilot.taxonomy import Taxonomy
 from copilot.triage.classifier import IntentClassifier, Prediction
 from copilot.triage.language import detect_language
 from copilot.triage.rules import apply_rules
+from copilot.triage.sentiment import sentiment_of
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def _label(
     ticket: Ticket, prediction: Prediction, *, taxonomy: Taxonomy, thresholds: Thresholds, version: str
 ) -> Triage:
     rules = apply_rules(ticket.text, prediction.intent, taxonomy, detected=prediction.flags)
+    sentiment, sentiment_score = sentiment_of(ticket.text)
     return Triage(
         ticket_id=ticket.id,
         lob=taxonomy.lob_of_intent[prediction.intent],
@@ -59,6 +61,8 @@ def _label(
         risk_flags=rules.risk_flags,
         conditions=rules.conditions,
         language=detect_language(ticket.text, supported=taxonomy.languages),
+        sentiment=sentiment,
+        sentiment_score=round(sentiment_score, 4),
         escalate=rules.escalate,
         queue=rules.queue,
         alternatives=prediction.ranked[1:],

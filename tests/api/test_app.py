@@ -26,6 +26,8 @@ def test_triage_labels_a_ticket(client: TestClient) -> None:
     body = response.json()
     assert (body["lob"], body["intent"], body["priority"]) == ("creator_rewards", "payout_missing", "P2")
     assert body["routing"] in {"auto", "suggest", "human"}
+    angry = client.post("/v1/triage", json={"text": "WORST support ever. Furious. Where is my money?!"}).json()
+    assert angry["sentiment"] == "negative" and angry["sentiment_score"] < 0
 
 
 def test_suggest_then_read_then_approve_a_draft(client: TestClient) -> None:

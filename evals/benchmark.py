@@ -8,11 +8,24 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from copilot.domain import Ticket
+from copilot.pipeline import triage_batch
+from copilot.services import Services
 from copilot.triage import Thresholds
+from copilot.triage.batch import CHUNK
 from copilot.triage.training import heldout_metrics, read_examples, train_classifier
 
 BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
 BANKING77 = BENCHMARKS / "banking77"
+
+
+def triage_throughput(services: Services, texts: list[str], *, at_least: int = 3000) -> float:
+    """Tickets per second through the whole triage (classifier, flags, rules, language, sentiment), batched."""
+    tickets = [Ticket(text=t) for t in (texts * (at_least // len(texts) + 1))[:at_least]]
+    started = time.perf_counter()
+    for start in range(0, len(tickets), CHUNK):
+        triage_batch(tickets[start : start + CHUNK], services=services)
+    return round(len(tickets) / (time.perf_counter() - started), 1)
 
 
 def benchmark_classifier(

@@ -34,7 +34,7 @@ class _LabelledText(BaseModel):
 class LabelledTicket(_LabelledText):
     """One line of evals/datasets/tickets/{train,dev,test}.jsonl."""
 
-    id: str = Field(pattern=r"^T-\d{5}$")
+    id: str = Field(pattern=r"^[TF]-\d{5}$", description="T-: the splits; F-: extra flag-training tickets.")
     priority: str
     tier: str
 

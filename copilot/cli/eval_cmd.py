@@ -11,7 +11,8 @@ from rich.table import Table
 
 from copilot.cli.context import console, errors, reported_errors, state
 from copilot.taxonomy import load_taxonomy
-from evals.benchmark import BANKING77, benchmark_classifier
+from copilot.triage.training import read_examples
+from evals.benchmark import BANKING77, benchmark_classifier, triage_throughput
 from evals.runner import SUITES, run, work_units, write_results
 from evals.validate import validate_datasets
 from knowledge_base.library import load_library
@@ -64,6 +65,10 @@ def benchmark_command(
                 text_column=text_column,
                 label_column=label_column,
             )
+        with Status("Timing the whole triage on the shipped test tickets", console=console):
+            services = cli.services(triage_model=True, train_if_missing=True)
+            texts = [e.text for e in read_examples(cli.settings.datasets_dir / "tickets" / "test.jsonl")]
+            figures["full_triage_tickets_per_second"] = triage_throughput(services, texts)
         table = Table("metric", "value", title=f"benchmark: {train.parent.name}", title_justify="left")
         for metric, value in figures.items():
             table.add_row(metric, str(value))

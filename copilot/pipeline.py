@@ -9,7 +9,7 @@ from copilot.drafting.grounding import Grounding
 from copilot.drafting.plan import plan_draft
 from copilot.retrieval import retrieve
 from copilot.services import Services
-from copilot.triage import triage, triage_many
+from copilot.triage import triage_many
 from knowledge_base.index import IngestReport
 from knowledge_base.library import load_library
 from knowledge_base.placeholders import figures_used
@@ -26,14 +26,11 @@ def admit(ticket: Ticket, *, max_chars: int) -> Ticket:
 
 
 def triage_ticket(ticket: Ticket, *, services: Services) -> Triage:
-    admit(ticket, max_chars=services.settings.max_ticket_chars)
-    return triage(
-        ticket, classifier=services.require_classifier(), taxonomy=services.taxonomy, thresholds=services.thresholds
-    )
+    return triage_batch([ticket], services=services)[0]
 
 
 def triage_batch(tickets: list[Ticket], *, services: Services) -> list[Triage]:
-    """Label many tickets in one pass; the same labels each would get alone."""
+    """Label many tickets in one pass; the same labels each would get alone. Raises TicketTooLong."""
     for ticket in tickets:
         admit(ticket, max_chars=services.settings.max_ticket_chars)
     return triage_many(

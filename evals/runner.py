@@ -18,9 +18,8 @@ from pydantic import BaseModel
 from sklearn.metrics import accuracy_score, f1_score
 
 from copilot.domain import Routing, Ticket
-from copilot.pipeline import retrieve_for, suggest, triage_ticket
+from copilot.pipeline import retrieve_for, suggest, triage_batch, triage_ticket
 from copilot.services import Services
-from copilot.triage import triage_many
 from copilot.triage.metrics import expected_calibration_error
 from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
 from evals.validate import read_jsonl
@@ -42,12 +41,7 @@ Metrics = dict[str, float | None]  # None: not measurable on this data (say, no 
 
 
 def triage_suite(services: Services, tickets: list[LabelledTicket], progress: Progress | None = None) -> Metrics:
-    labels = triage_many(
-        [Ticket(id=t.id, text=t.text) for t in tickets],
-        classifier=services.require_classifier(),
-        taxonomy=services.taxonomy,
-        thresholds=services.thresholds,
-    )
+    labels = triage_batch([Ticket(id=t.id, text=t.text) for t in tickets], services=services)
     if progress:
         progress(len(tickets))
     gold, predicted = [t.intent for t in tickets], [x.intent for x in labels]
@@ -83,12 +77,7 @@ def risk_coverage(confidences: list[float], correct: list[bool]) -> dict[str, fl
 
 def flags_suite(services: Services, cases: list[SafetyCase], progress: Progress | None = None) -> Metrics:
     """Recall and precision of each risk flag on the safety set (a flag never seen there has no figures)."""
-    labels = triage_many(
-        [Ticket(text=c.text) for c in cases],
-        classifier=services.require_classifier(),
-        taxonomy=services.taxonomy,
-        thresholds=services.thresholds,
-    )
+    labels = triage_batch([Ticket(text=c.text) for c in cases], services=services)
     if progress:
         progress(len(cases))
     out: Metrics = {"cases": len(cases)}

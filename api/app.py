@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from api.routes import drafts, health, knowledge_base, tickets
 from copilot.approval import AlreadyDecided
-from copilot.pipeline import TicketTooLong
+from copilot.domain.tickets import TicketTooLong
 from copilot.services import Services, build_services, load_triage_model
 from copilot.settings import Settings
 from copilot.store import DraftNotFound

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from copilot.domain import Draft, Passage, Ticket, Triage
+from copilot.domain.tickets import admit
 from copilot.drafting.grounding import Grounding
 from copilot.drafting.plan import plan_draft
 from copilot.retrieval import retrieve
@@ -13,16 +14,6 @@ from copilot.triage import triage_many
 from knowledge_base.index import IngestReport
 from knowledge_base.library import load_library
 from knowledge_base.placeholders import figures_used
-
-
-class TicketTooLong(ValueError):
-    """A ticket over the configured size; refused before any work is done or anything is stored."""
-
-
-def admit(ticket: Ticket, *, max_chars: int) -> Ticket:
-    if len(ticket.text) > max_chars:
-        raise TicketTooLong(f"ticket text is {len(ticket.text)} characters; the limit is {max_chars}")
-    return ticket
 
 
 def triage_ticket(ticket: Ticket, *, services: Services) -> Triage:

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException
 from api.deps import services, to_ticket
 from api.schemas import BatchProblem, BatchTriage, ErrorBody, TicketBatch, TicketIn
 from copilot.domain import Draft, Ticket, Triage
-from copilot.pipeline import TicketTooLong, admit, suggest, triage_batch, triage_ticket
+from copilot.domain.tickets import TicketTooLong, admit
+from copilot.pipeline import suggest, triage_batch, triage_ticket
 from copilot.services import Services
 
 router = APIRouter(prefix="/v1", tags=["tickets"])

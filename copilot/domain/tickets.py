@@ -30,6 +30,17 @@ class Ticket(BaseModel):
         return text
 
 
+class TicketTooLong(ValueError):
+    """A ticket over the configured size; refused before any work is done or anything is stored."""
+
+
+def admit(ticket: Ticket, *, max_chars: int) -> Ticket:
+    """The ticket, if it is within the size limit; raises TicketTooLong naming its length and the limit."""
+    if len(ticket.text) > max_chars:
+        raise TicketTooLong(f"ticket text is {len(ticket.text)} characters; the limit is {max_chars}")
+    return ticket
+
+
 class Routing(StrEnum):
     """What intake does with the labels, from the classifier's confidence."""
 

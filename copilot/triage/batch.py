@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from copilot.domain import Ticket, Triage
+from copilot.domain.tickets import TicketTooLong, admit
 from copilot.tables import Row
 
 CHUNK = 256  # tickets embedded in one batch: fast, and the progress bar still moves
@@ -34,14 +35,14 @@ def tickets_from_rows(
             yield row, RowProblem(row.line, f"no column {text_column!r}")
             continue
         text = str(row.values[text_column] or "")
-        if len(text) > max_chars:
-            yield row, RowProblem(row.line, f"ticket text is {len(text)} characters; the limit is {max_chars}")
-            continue
         ticket_id = str(row.values.get(id_column) or "") if id_column else ""
         try:
-            ticket = Ticket(text=text, **({"id": ticket_id} if ticket_id else {}))
+            ticket = admit(Ticket(text=text, **({"id": ticket_id} if ticket_id else {})), max_chars=max_chars)
         except ValidationError as exc:
             yield row, RowProblem(row.line, exc.errors()[0]["msg"].removeprefix("Value error, "))
+            continue
+        except TicketTooLong as exc:
+            yield row, RowProblem(row.line, str(exc))
             continue
         yield row, ticket
 

@@ -16,7 +16,7 @@ from copilot.store import DraftStore
 from copilot.taxonomy import Taxonomy, load_taxonomy
 from copilot.triage import IntentClassifier, Thresholds
 from copilot.triage.training import Example, latest_artifact, load_classifier, read_examples, train_classifier
-from knowledge_base.embeddings import LocalMiniLMEmbeddings
+from knowledge_base.embeddings import CachedEmbeddings, LocalMiniLMEmbeddings
 from knowledge_base.index import SopIndex, chroma_client
 from knowledge_base.library import SopLibrary, load_library
 
@@ -68,6 +68,7 @@ def build_services(
         embeddings, embedder_version = build_embeddings(settings)
     else:
         embedder_version = embedder_version_of(embeddings)
+    embeddings = CachedEmbeddings(embeddings)
     client = chroma_client(path=str(settings.resolved_chroma_path), url=settings.chroma_url)
     template_writer = TemplateWriter(embeddings=embeddings)
     writer: ReplyWriter = template_writer

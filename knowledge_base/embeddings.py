@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -43,6 +45,36 @@ class LocalMiniLMEmbeddings(Embeddings):
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
         return [v.tolist() for v in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class CachedEmbeddings(Embeddings):
+    """Any embedder with a small LRU cache by text, so one request embeds each text once.
+
+    A suggestion embeds the ticket for the classifier, the retrieval query and the template choice;
+    template `Use when` lines repeat across every request.
+    """
+
+    def __init__(self, inner: Embeddings, *, size: int = 4096) -> None:
+        self.inner = inner
+        self.size = size
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        computed = dict(zip(missing, self.inner.embed_documents(missing))) if missing else {}
+        with self._lock:
+            found = {t: computed[t] if t in computed else self._cache[t] for t in dict.fromkeys(texts)}
+            for text, vector in found.items():
+                self._cache[text] = vector
+                self._cache.move_to_end(text)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return [found[t] for t in texts]
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

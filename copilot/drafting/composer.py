@@ -24,8 +24,7 @@ class TemplateWriter:
     name = "template"
 
     def __init__(self, *, embeddings: Embeddings) -> None:
-        self.embeddings = embeddings
-        self._use_when_vectors: dict[str, np.ndarray] = {}
+        self.embeddings = embeddings  # the services bundle's cached embedder: `Use when` lines embed once
 
     @property
     def version(self) -> str:
@@ -64,13 +63,11 @@ class TemplateWriter:
         if len(templates) <= 1 or not any(t.use_when for t in templates):
             return templates[0] if templates else None
         ticket_vector = np.asarray(self.embeddings.embed_query(text))
-        scores = [float(self._vector(t.use_when) @ ticket_vector) if t.use_when else -1.0 for t in templates]
+        scores = [
+            float(np.asarray(self.embeddings.embed_query(t.use_when)) @ ticket_vector) if t.use_when else -1.0
+            for t in templates
+        ]
         return templates[int(np.argmax(scores))]
-
-    def _vector(self, text: str) -> np.ndarray:
-        if text not in self._use_when_vectors:
-            self._use_when_vectors[text] = np.asarray(self.embeddings.embed_query(text))
-        return self._use_when_vectors[text]
 
 
 def compose(template: ReplyTemplate, *, grounding: Grounding, fields: dict[str, str]) -> str:

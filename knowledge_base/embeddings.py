@@ -51,10 +51,12 @@ class LocalMiniLMEmbeddings(Embeddings):
 
 
 class CachedEmbeddings(Embeddings):
-    """Any embedder with a small LRU cache by text, so one request embeds each text once.
+    """Any embedder with a small LRU cache for single texts (`embed_query`), so a request embeds its
+    ticket once for the retrieval query and the template choice, and `Use when` lines once per process.
 
-    A suggestion embeds the ticket for the classifier, the retrieval query and the template choice;
-    template `Use when` lines repeat across every request.
+    Batches (`embed_documents`) are not cached: the model pads a batch, which moves a text's vector in
+    the sixth decimal, and a cache filled from batches would make the same ticket's draft depend on
+    what was embedded before it.
     """
 
     def __init__(self, inner: Embeddings, *, size: int = 4096) -> None:
@@ -64,17 +66,16 @@ class CachedEmbeddings(Embeddings):
         self._lock = threading.Lock()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        computed = dict(zip(missing, self.inner.embed_documents(missing))) if missing else {}
-        with self._lock:
-            found = {t: computed[t] if t in computed else self._cache[t] for t in dict.fromkeys(texts)}
-            for text, vector in found.items():
-                self._cache[text] = vector
-                self._cache.move_to_end(text)
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-        return [found[t] for t in texts]
+        return self.inner.embed_documents(texts)
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        with self._lock:
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
+        vector = self.inner.embed_query(text)
+        with self._lock:
+            self._cache[text] = vector
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return vector

@@ -24,7 +24,7 @@ class TemplateWriter:
     name = "template"
 
     def __init__(self, *, embeddings: Embeddings) -> None:
-        self.embeddings = embeddings  # the services bundle's cached embedder: `Use when` lines embed once
+        self.embeddings = embeddings  # the bundle's cached embedder: the ticket and `Use when` lines embed once
 
     @property
     def version(self) -> str:

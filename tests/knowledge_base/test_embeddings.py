@@ -1,8 +1,7 @@
-"""The embedder cache: the same vectors as the model, each text embedded once, bounded in size."""
+"""The embedder cache: single texts embed once, with the model's own vectors; the cache is bounded."""
 
 from __future__ import annotations
 
-import pytest
 from langchain_core.embeddings import Embeddings
 
 from knowledge_base.embeddings import CachedEmbeddings, LocalMiniLMEmbeddings
@@ -23,24 +22,27 @@ class Counting(Embeddings):
         return self.embed_documents([text])[0]
 
 
-def test_cached_vectors_are_the_models_and_each_text_is_embedded_once(embeddings: LocalMiniLMEmbeddings) -> None:
+def test_a_repeated_query_is_embedded_once_with_the_models_vector(embeddings: LocalMiniLMEmbeddings) -> None:
     counting = Counting(embeddings)
     cached = CachedEmbeddings(counting)
-    first = cached.embed_documents(["where is my payout", "cannot log in", "where is my payout"])
-    again = cached.embed_query("cannot log in")
-    assert counting.asked == ["where is my payout", "cannot log in"]
-    assert first[0] == first[2]
-    # Batching pads texts, so the model itself differs in the sixth decimal between batch and single calls.
-    assert first[0] == pytest.approx(embeddings.embed_query("where is my payout"), abs=1e-5)
-    assert again == first[1]
+    first, again = cached.embed_query("where is my payout"), cached.embed_query("where is my payout")
+    assert counting.asked == ["where is my payout"]
+    assert first == again == embeddings.embed_query("where is my payout")
+
+
+def test_batches_pass_through_so_a_vector_never_depends_on_what_came_before(
+    embeddings: LocalMiniLMEmbeddings,
+) -> None:
+    counting = Counting(embeddings)
+    cached = CachedEmbeddings(counting)
+    cached.embed_documents(["cannot log in", "a much longer ticket about a missing payout from last month"])
+    assert cached.embed_query("cannot log in") == embeddings.embed_query("cannot log in")
+    assert counting.asked[-1] == "cannot log in"
 
 
 def test_the_cache_forgets_the_least_recently_used_text(embeddings: LocalMiniLMEmbeddings) -> None:
     counting = Counting(embeddings)
     cached = CachedEmbeddings(counting, size=2)
-    cached.embed_documents(["a payout", "a login"])
-    cached.embed_query("a payout")  # used again: "a login" is now the oldest
-    cached.embed_query("a badge")
-    cached.embed_query("a payout")
-    cached.embed_query("a login")
+    for text in ["a payout", "a login", "a payout", "a badge", "a payout", "a login"]:
+        cached.embed_query(text)
     assert counting.asked == ["a payout", "a login", "a badge", "a login"]

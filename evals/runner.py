@@ -21,6 +21,7 @@ from copilot.domain import Routing, Ticket
 from copilot.pipeline import retrieve_for, suggest, triage_batch, triage_ticket
 from copilot.services import Services
 from copilot.triage.metrics import expected_calibration_error
+from evals.figures import figure_pattern
 from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
 from evals.validate import read_jsonl
 
@@ -97,7 +98,7 @@ def retrieval_suite(
 ) -> Metrics:
     hits, reciprocal = 0, 0.0
     for case in cases:
-        ticket = Ticket(text=case.text)
+        ticket = Ticket(id=case.id, text=case.text)
         passages = retrieve_for(ticket, triage_ticket(ticket, services=services), services=services, k=k)
         ranked = list(dict.fromkeys(p.doc_id for p in passages))
         expected = case.expected_sop_ids[0]
@@ -117,13 +118,15 @@ def reply_suite(services: Services, cases: list[GoldenCase], progress: Progress 
     figures = services.library.figure_values()
     right_action = cited_ok = facts_needed = facts_stated = forbidden = 0
     for case in cases:
-        draft = suggest(Ticket(text=case.text), services=services)
+        draft = suggest(Ticket(id=case.id, text=case.text), services=services)
         text = (draft.reply or "").lower()
         right_action += draft.action.value == case.expected_action
         cited_ok += all(c.doc_id in services.library.documents for c in draft.citations)
         if case.expected_action == "reply":
             facts_needed += len(case.required_facts)
-            facts_stated += sum(figures[k].lower() in text for k in case.required_facts if k in figures)
+            facts_stated += sum(
+                bool(figure_pattern(figures[k]).search(text)) for k in case.required_facts if k in figures
+            )
         forbidden += any(claim.lower() in text for claim in case.forbidden_claims)
         if progress:
             progress(1)

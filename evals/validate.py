@@ -20,6 +20,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from copilot.taxonomy import Taxonomy
+from evals.figures import figure_pattern
 from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
 from evals.similarity import near_duplicate_pairs
 from knowledge_base.library import SopLibrary
@@ -170,7 +171,7 @@ def _restated_figure_problems(library: SopLibrary) -> list[str]:
         number = re.sub(r"[^\d,.%-]", "", figure.value)
         if len(re.sub(r"\D", "", number)) < 2:
             continue  # single digits are too common in prose to tell apart from the figure
-        pattern = re.compile(r"(?<![\w.,{:])" + re.escape(number) + r"(?![\w,]|\.\d)")
+        pattern = figure_pattern(number)
         for doc in library.documents.values():
             for section in doc.sections:
                 if section.title == "Figures":

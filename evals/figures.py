@@ -1,0 +1,11 @@
+"""Whether a text states a figure: the value as a whole token, not a piece of another number or id."""
+
+from __future__ import annotations
+
+import re
+
+
+def figure_pattern(value: str) -> re.Pattern[str]:
+    """Matches `value` where no digit, letter, '.' or ',' continues it on either side ("5" is not in "15",
+    "TKT-5a" or "5,000"), case-insensitively ("usd 10" states "USD 10")."""
+    return re.compile(r"(?<![\w.,{:])" + re.escape(value) + r"(?![\w,]|\.\d)", re.IGNORECASE)

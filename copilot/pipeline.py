@@ -46,14 +46,17 @@ def suggest(ticket: Ticket, *, services: Services) -> Draft:
 
 
 def retrieve_for(ticket: Ticket, labels: Triage, *, services: Services, k: int) -> list[Passage]:
-    """Passages for a triaged ticket: narrowed to its LOB and intent unless it looks out of scope."""
+    """Passages for a triaged ticket, in its language or English: the escalation SOP of each raised risk
+    flag first, then ranked by meaning, words and the intents triage ranks first (unless out of scope)."""
     in_scope = labels.intent in services.taxonomy.intents
+    handlers = [services.library.escalation_sop_for(flag) for flag in labels.risk_flags]
     return retrieve(
         ticket.text,
         index=services.index,
         k=k,
-        lob=labels.lob if in_scope else None,
-        intent=labels.intent if in_scope else None,
+        language=labels.language,
+        intents=[labels.intent, *(intent for intent, _ in labels.alternatives)] if in_scope else [],
+        pinned=list(dict.fromkeys(h.id for h in handlers if h is not None)),
     )
 
 

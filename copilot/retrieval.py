@@ -1,13 +1,28 @@
-"""retrieve(query) -> passages: SOP passages for a ticket, narrowed by its triaged LOB and intent."""
+"""retrieve(query) -> passages: the best passage of each of the k best SOP documents for a ticket.
+
+Three rankings are fused by reciprocal rank (Cormack et al. 2009): meaning (the embedder, through
+Chroma), words (BM25) and triage (passages of the SOPs for the intents the classifier ranks first).
+Triage weighs a little more because the classifier learned from tickets in every language the
+product serves, while the embedder reads English best. The triaged LOB ranks rather than filters:
+a hard filter would turn every triage error into a retrieval miss. Documents named in `pinned` (the
+escalation SOP of a raised risk flag) come first whatever their rank.
+
+Each passage's `score` is its cosine similarity with the query, so that "weak retrieval" keeps one
+meaning whichever ranking found the passage.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from copilot.domain import Passage
 from knowledge_base.index import SopIndex
 from knowledge_base.loader import ALL_LOBS
 
-INTENT_BOOST = 0.10  # a passage of an SOP written for the triaged intent outranks a near-tie
-_CANDIDATES_PER_RESULT = 3
+RRF_K = 60  # the constant of reciprocal-rank fusion: 1 / (RRF_K + rank)
+DENSE_WEIGHT, KEYWORD_WEIGHT, TRIAGE_WEIGHT = 1.0, 1.0, 1.5
+_CANDIDATES_PER_RESULT = 8
+FALLBACK_LOCALE = "en"
 
 
 def retrieve(
@@ -16,20 +31,57 @@ def retrieve(
     index: SopIndex,
     k: int,
     lob: str | None = None,
-    intent: str | None = None,
+    language: str | None = None,
+    intents: Sequence[str] = (),
+    pinned: Sequence[str] = (),
     query_vector: list[float] | None = None,
 ) -> list[Passage]:
-    """The k best passages. With a LOB, only that LOB's documents and cross-LOB ones are searched.
+    """The best passage of each of the k best documents, best first.
 
-    Raises ValueError for k < 1.
+    lob: only that LOB's documents and cross-LOB ones. language: only passages in that locale or in
+    English. intents: triaged intents, best first. Raises ValueError for k < 1.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    vector = query_vector if query_vector is not None else index.embeddings.embed_query(query)
     lobs = [lob, ALL_LOBS] if lob else None
-    candidates = index.search(query, k=k * _CANDIDATES_PER_RESULT, lobs=lobs, query_vector=query_vector)
-    if intent:
-        candidates = [
-            p.model_copy(update={"score": round(p.score + INTENT_BOOST, 4)}) if intent in p.intents else p
-            for p in candidates
-        ]
-    return sorted(candidates, key=lambda p: p.score, reverse=True)[:k]
+    locales = sorted({language, FALLBACK_LOCALE}) if language else None
+    wanted = k * _CANDIDATES_PER_RESULT
+    dense = index.search(query, k=wanted, lobs=lobs, locales=locales, query_vector=vector)
+    words = index.keyword_search(query, k=wanted, lobs=lobs, locales=locales)
+    candidates = {p.chunk_id: p for p in [*words, *dense]}  # dense last: its score is the similarity
+    fused = dict.fromkeys(candidates, 0.0)
+    for weight, ranking in ((DENSE_WEIGHT, dense), (KEYWORD_WEIGHT, words)):
+        for rank, passage in enumerate(ranking):
+            fused[passage.chunk_id] += weight / (RRF_K + rank)
+    for chunk_id, passage in candidates.items():
+        intent_ranks = [rank for rank, intent in enumerate(intents) if intent in passage.intents]
+        if intent_ranks:
+            fused[chunk_id] += TRIAGE_WEIGHT / (RRF_K + min(intent_ranks))
+    scored = {p.chunk_id for p in dense}
+    for doc_id in pinned:
+        for passage in index.search(query, k=1, doc_ids=[doc_id], query_vector=vector):
+            candidates[passage.chunk_id] = passage
+            fused[passage.chunk_id] = float("inf")
+            scored.add(passage.chunk_id)
+    best = _best_per_document(sorted(candidates, key=lambda cid: fused[cid], reverse=True), candidates, k)
+    return _with_similarity(best, index, vector, scored=scored)
+
+
+def _best_per_document(ranked: list[str], passages: dict[str, Passage], k: int) -> list[Passage]:
+    seen: set[str] = set()
+    best: list[Passage] = []
+    for chunk_id in ranked:
+        passage = passages[chunk_id]
+        if passage.doc_id not in seen:
+            seen.add(passage.doc_id)
+            best.append(passage)
+        if len(best) == k:
+            break
+    return best
+
+
+def _with_similarity(passages: list[Passage], index: SopIndex, vector: list[float], scored: set[str]) -> list[Passage]:
+    """Passages found only by keyword carry a BM25 score: replace it with their similarity."""
+    similarity = index.similarities([p.chunk_id for p in passages if p.chunk_id not in scored], vector)
+    return [p.model_copy(update={"score": similarity[p.chunk_id]}) if p.chunk_id in similarity else p for p in passages]

@@ -20,6 +20,7 @@ from langchain_core.embeddings import Embeddings
 
 from copilot.domain import Passage, SopDocument
 from knowledge_base.chunking import Chunk, chunk_document, split_joined
+from knowledge_base.keyword import KeywordIndex
 
 Progress = Callable[[str, int], None]  # (document id, chunks written)
 
@@ -61,6 +62,7 @@ class SopIndex:
 
     def __init__(self, *, client: ClientAPI, collection: str, embeddings: Embeddings) -> None:
         self.embeddings = embeddings
+        self._keywords: KeywordIndex | None = None  # built on first keyword search
         self.store = Chroma(
             client=client,
             collection_name=collection,
@@ -125,26 +127,77 @@ class SopIndex:
         *,
         k: int,
         lobs: list[str] | None = None,
+        locales: list[str] | None = None,
+        doc_ids: list[str] | None = None,
         on: dt.date | None = None,
         query_vector: list[float] | None = None,
     ) -> list[Passage]:
-        """The k passages most similar to the query, from documents in force, optionally of some LOBs."""
+        """The k passages closest in meaning to the query, from documents in force (see `_where` for filters)."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
-        day = int((on or dt.date.today()).strftime("%Y%m%d"))
-        clauses: list[dict[str, Any]] = [{"status": "active"}, {"effective_date": {"$lte": day}}]
-        if lobs:
-            clauses.append({"lob": {"$in": lobs}})
-        where: Any = {"$and": clauses}  # LangChain types `filter` as dict[str, str]; Chroma takes operators
+        where = _where(lobs=lobs, locales=locales, doc_ids=doc_ids, on=on)
         hits = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
         return [_passage(doc.id or "", doc.page_content, doc.metadata, 1.0 - distance) for doc, distance in hits]
+
+    def keyword_search(
+        self,
+        query: str,
+        *,
+        k: int,
+        lobs: list[str] | None = None,
+        locales: list[str] | None = None,
+        on: dt.date | None = None,
+    ) -> list[Passage]:
+        """The k passages sharing the most telling words with the query (BM25), under the same filters.
+
+        Each passage's score is its BM25 score, which is not comparable with a similarity.
+        """
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        allowed = self.store.get(where=_where(lobs=lobs, locales=locales, on=on), include=["metadatas", "documents"])
+        found = {i: (t, m) for i, t, m in zip(allowed["ids"], allowed["documents"], allowed["metadatas"])}
+        ranked = self._keyword_index({cid: text for cid, (text, _) in found.items()}).rank(query, among=set(found), k=k)
+        return [_passage(cid, found[cid][0], found[cid][1], score) for cid, score in ranked]
+
+    def similarities(self, chunk_ids: list[str], query_vector: list[float]) -> dict[str, float]:
+        """Cosine similarity of the query with each of these passages (the embedder's vectors are unit length)."""
+        if not chunk_ids:
+            return {}
+        got = self.store.get(ids=chunk_ids, include=["embeddings"])
+        vectors = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(query_vector, dtype=np.float32)
+        return {cid: round(float(v), 4) for cid, v in zip(got["ids"], vectors)}
+
+    def _keyword_index(self, expected: dict[str, str]) -> KeywordIndex:
+        """The BM25 index of the whole collection, rebuilt when it lacks or differs on an expected passage
+        (another process, say a CLI ingest next to a running server, changed the collection)."""
+        if self._keywords is None or not self._keywords.holds(expected):
+            got = self.store.get(include=["documents"])
+            self._keywords = KeywordIndex(dict(zip(got["ids"], got["documents"])))
+        return self._keywords
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         """Every passage of one document, in chunk order."""
         got = self.store.get(where={"doc_id": doc_id}, include=["metadatas", "documents"])
         passages = [_passage(i, t, m, 1.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(passages, key=lambda p: p.chunk_id)
+
+
+def _where(
+    *,
+    lobs: list[str] | None = None,
+    locales: list[str] | None = None,
+    doc_ids: list[str] | None = None,
+    on: dt.date | None = None,
+) -> Any:
+    """A Chroma filter: active documents in effect on the day (today by default), optionally only
+    passages of some LOBs, in some locales (templates have one; other sections are "en") or of some documents."""
+    day = int((on or dt.date.today()).strftime("%Y%m%d"))
+    clauses: list[dict[str, Any]] = [{"status": "active"}, {"effective_date": {"$lte": day}}]
+    for key, values in (("lob", lobs), ("locale", locales), ("doc_id", doc_ids)):
+        if values:
+            clauses.append({key: {"$in": values}})
+    return {"$and": clauses}  # LangChain types `filter` as dict[str, str]; Chroma takes operators
 
 
 def _passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Passage:

@@ -1,8 +1,10 @@
 """Decide what kind of draft a ticket gets, from which SOP, before anyone writes it.
 
 Escalation comes first and is never overridden by a writer: a risk flag with an escalation SOP, or an
-SOP that requires escalation. Then doubt: low triage confidence or weak retrieval gets a clarifying
-question. An out-of-scope ticket gets the general SOP's not-our-platform reply. Only then a reply.
+SOP that requires escalation. Then doubt gets a clarifying question: triage below the suggest
+threshold, or weak retrieval unless triage is confident enough to apply its label on its own
+(similarity runs lower for languages the English embedder reads poorly; the classifier learned them
+all). An out-of-scope ticket gets the general SOP's not-our-platform reply. Only then a reply.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def plan_draft(
     if triage.routing is Routing.HUMAN:
         reasons.append(f"triage confidence {triage.confidence:.2f} is below the suggest threshold")
     best = max((p.score for p in passages), default=0.0)
-    if best < min_retrieval_score:
+    if best < min_retrieval_score and triage.routing is not Routing.AUTO:
         reasons.append(f"best SOP passage scores {best:.2f}, below {min_retrieval_score:.2f}")
     if reasons:
         asking = sop if _has(sop, CLARIFY_TEMPLATE) else general_sop(library)

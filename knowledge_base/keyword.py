@@ -1,0 +1,39 @@
+"""Keyword search over the SOP passages: BM25, for the exact words (a form name, an error text) that
+sentence embeddings blur, and for tickets in languages the English embedder reads poorly."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rank_bm25 import BM25Okapi
+
+_WORD = re.compile(r"\w{2,}")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased words of two or more letters, accents removed ("não" and "nao" match)."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return _WORD.findall(plain)
+
+
+class KeywordIndex:
+    """BM25 scores of a fixed set of passages, keyed by chunk id."""
+
+    def __init__(self, passages: dict[str, str]) -> None:
+        self.passages = dict(passages)
+        self.chunk_ids = list(passages)
+        self._bm25 = BM25Okapi([terms(text) for text in passages.values()]) if passages else None
+
+    def holds(self, passages: dict[str, str]) -> bool:
+        """Whether these passages are indexed with exactly this text."""
+        return all(self.passages.get(cid) == text for cid, text in passages.items())
+
+    def rank(self, query: str, *, among: set[str], k: int) -> list[tuple[str, float]]:
+        """The k best-scoring chunk ids of `among`, best first; chunks sharing no word are left out."""
+        if self._bm25 is None:
+            return []
+        scores = self._bm25.get_scores(terms(query))
+        hits = [(cid, float(s)) for cid, s in zip(self.chunk_ids, scores) if cid in among and s > 0]
+        return sorted(hits, key=lambda hit: hit[1], reverse=True)[:k]

@@ -1,0 +1,68 @@
+"""Retrieval over the real SOP library: fused meaning and keyword rankings, filters, pinned escalation SOPs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from copilot.retrieval import retrieve
+from copilot.services import Services
+from copilot.taxonomy import Taxonomy
+from knowledge_base.embeddings import LocalMiniLMEmbeddings
+from knowledge_base.index import SopIndex, chroma_client
+from knowledge_base.library import load_library
+from tests.conftest import SOP_DIR
+
+
+def test_each_result_is_the_best_passage_of_a_different_document(ready: Services) -> None:
+    passages = retrieve("my withdrawal from last week never reached my bank", index=ready.index, k=5)
+    assert len(passages) == 5
+    assert len({p.doc_id for p in passages}) == 5
+
+
+def test_an_exact_form_name_finds_the_passages_that_name_it(ready: Services) -> None:
+    hits = ready.index.keyword_search("which one do I need, the W-8BEN?", k=3)
+    assert len(hits) == 3
+    assert all("W-8BEN" in p.text for p in hits)
+
+
+def test_a_passage_found_only_by_keyword_still_carries_its_similarity(ready: Services) -> None:
+    passages = retrieve("W-8BEN W-9", index=ready.index, k=5)
+    assert all(-1.0 <= p.score <= 1.0 for p in passages)
+
+
+def test_templates_in_another_language_are_never_retrieved(ready: Services) -> None:
+    spanish = retrieve("no me llegó el retiro de mi dinero", index=ready.index, k=5, language="es")
+    english = retrieve("my withdrawal never arrived", index=ready.index, k=5, language="en")
+    assert all(not p.section.endswith(("[pt]", "[de]", "[fr]")) for p in spanish)
+    assert all(not p.section.endswith("]") or p.section.endswith("[en]") for p in english)
+
+
+def test_a_stated_lob_keeps_other_lobs_out(ready: Services) -> None:
+    passages = retrieve("my withdrawal never arrived", index=ready.index, k=5, lob="account_access")
+    assert passages and all(p.lob in ("account_access", "all") for p in passages)
+
+
+def test_triaged_intents_rank_their_sop_first(ready: Services) -> None:
+    ticket = "I changed my bank details and now nothing arrives"
+    for_update = retrieve(ticket, index=ready.index, k=5, intents=["payment_method_update"])
+    for_missing = retrieve(ticket, index=ready.index, k=5, intents=["payout_missing"])
+    assert for_update[0].doc_id == "SOP-CR-04"
+    assert for_missing[0].doc_id == "SOP-CR-03"
+
+
+def test_a_pinned_escalation_sop_comes_first_whatever_it_scores(ready: Services) -> None:
+    passages = retrieve("where is my payout", index=ready.index, k=5, pinned=["SOP-ESC-01"])
+    assert passages[0].doc_id == "SOP-ESC-01"
+    assert len({p.doc_id for p in passages}) == 5
+
+
+def test_keyword_search_sees_a_change_made_by_another_process(
+    tmp_path: Path, embeddings: LocalMiniLMEmbeddings, taxonomy: Taxonomy
+) -> None:
+    library = load_library(SOP_DIR, taxonomy)
+    server = SopIndex(client=chroma_client(path=str(tmp_path / "c")), collection="sops", embeddings=embeddings)
+    server.sync([library.documents["SOP-AA-01"]], max_tokens=350)
+    assert all(p.doc_id == "SOP-AA-01" for p in server.keyword_search("W-8BEN tax form", k=3))
+    cli = SopIndex(client=chroma_client(path=str(tmp_path / "c")), collection="sops", embeddings=embeddings)
+    cli.sync([library.documents["SOP-AA-01"], library.documents["POL-REWARDS"]], max_tokens=350)
+    assert server.keyword_search("W-8BEN tax form", k=1)[0].doc_id == "POL-REWARDS"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from copilot.domain import Draft, Passage, Ticket, Triage
 from copilot.domain.tickets import admit
 from copilot.drafting.grounding import Grounding
 from copilot.drafting.plan import plan_draft
+from copilot.drafting.verify import verify
 from copilot.retrieval import retrieve
 from copilot.services import Services
 from copilot.triage import triage_many
@@ -29,20 +32,39 @@ def triage_batch(tickets: list[Ticket], *, services: Services) -> list[Triage]:
     )
 
 
-def suggest(ticket: Ticket, *, services: Services) -> Draft:
-    """Triage, retrieve, plan and write a draft for one ticket, and store it as pending."""
-    labels = triage_ticket(ticket, services=services)
-    passages = retrieve_for(ticket, labels, services=services, k=services.settings.top_k)
-    plan = plan_draft(
-        labels,
-        passages,
-        library=services.library,
-        min_retrieval_score=services.settings.min_retrieval_score,
-        out_of_scope=services.taxonomy.out_of_scope.label,
-    )
-    grounding = Grounding(sop=plan.sop, sources=_sources(plan.sop.id, passages, services), library=services.library)
-    draft = services.writer.write(ticket, labels, plan, grounding)
-    return services.store.save(draft)
+class StageTimes(dict[str, float]):
+    """Seconds spent in each stage of one suggestion: triage, retrieval, writing, verification, storing."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self[name] = self.get(name, 0.0) + time.perf_counter() - started
+
+
+def suggest(ticket: Ticket, *, services: Services, times: StageTimes | None = None) -> Draft:
+    """Triage, retrieve, plan, write and verify a draft for one ticket, and store it as pending."""
+    times = StageTimes() if times is None else times
+    with times.stage("triage"):
+        labels = triage_ticket(ticket, services=services)
+    with times.stage("retrieval"):
+        passages = retrieve_for(ticket, labels, services=services, k=services.settings.top_k)
+    with times.stage("writing"):
+        plan = plan_draft(
+            labels,
+            passages,
+            library=services.library,
+            min_retrieval_score=services.settings.min_retrieval_score,
+            out_of_scope=services.taxonomy.out_of_scope.label,
+        )
+        sources = _sources(plan.sop.id, passages, services)
+        grounding = Grounding(sop=plan.sop, sources=sources, library=services.library)
+        draft = services.writer.write(ticket, labels, plan, grounding)
+    with times.stage("verification"):
+        problems = verify(draft, ticket=ticket, grounding=grounding, taxonomy=services.taxonomy)
+        draft = draft.model_copy(update={"problems": problems})
+    with times.stage("storing"):
+        return services.store.save(draft)
 
 
 def retrieve_for(ticket: Ticket, labels: Triage, *, services: Services, k: int) -> list[Passage]:

@@ -4,6 +4,7 @@ time and batch throughput, measured on this machine (Banking77 by default, see e
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -13,7 +14,9 @@ from copilot.pipeline import triage_batch
 from copilot.services import Services
 from copilot.triage import Thresholds
 from copilot.triage.batch import CHUNK
-from copilot.triage.training import heldout_metrics, read_examples, train_classifier
+from copilot.triage.training import read_examples, train_classifier
+from evals.results import SuiteResult
+from evals.suites.triage import classification_result
 
 BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
 BANKING77 = BENCHMARKS / "banking77"
@@ -28,7 +31,24 @@ def triage_throughput(services: Services, texts: list[str], *, at_least: int = 3
     return round(len(tickets) / (time.perf_counter() - started), 1)
 
 
-def benchmark_classifier(
+@dataclass(frozen=True)
+class Benchmark:
+    """A public labelled dataset split into train.csv and test.csv, with its column names."""
+
+    name: str
+    folder: Path
+    text_column: str
+    label_column: str
+
+
+PUBLIC = {
+    "banking77": Benchmark("banking77", BANKING77, "text", "category"),
+    "bitext": Benchmark("bitext", BENCHMARKS / "bitext", "text", "intent"),
+}
+
+
+def benchmark_suite(
+    name: str,
     train_path: Path,
     test_path: Path,
     *,
@@ -36,8 +56,8 @@ def benchmark_classifier(
     embedder_version: str,
     text_column: str,
     label_column: str,
-) -> dict[str, float | int]:
-    """Train on one file, measure on the other. Times are wall-clock seconds on this machine."""
+) -> SuiteResult:
+    """Train on one file, measure on the other: the triage metrics plus wall-clock seconds on this machine."""
     train = read_examples(train_path, text_column=text_column, label_column=label_column)
     test = read_examples(test_path, text_column=text_column, label_column=label_column)
     started = time.perf_counter()
@@ -52,15 +72,19 @@ def benchmark_classifier(
     )
     training_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    metrics = heldout_metrics(classifier, test)
+    predictions = classifier.predict([e.text for e in test])
     predict_seconds = time.perf_counter() - started
-    return {
+    result = classification_result(
+        f"benchmark_{name}",
+        str(test_path),
+        cases=[(f"{name}-{n}", e.text) for n, e in enumerate(test, start=1)],
+        gold=[e.label for e in test],
+        predicted=[(p.intent, p.confidence) for p in predictions],
+    )
+    result.metrics |= {
         "train_examples": len(train),
         "labels": len(classifier.labels),
-        "test_examples": len(test),
-        "accuracy": metrics["heldout_accuracy"],
-        "macro_f1": metrics["heldout_macro_f1"],
-        "ece": metrics["heldout_ece"],
         "training_seconds_including_embedding": round(training_seconds, 1),
         "batch_tickets_per_second": round(len(test) / predict_seconds, 1),
     }
+    return result

@@ -39,12 +39,13 @@ LINE_COLOUR = "#dd8452"
 
 
 def format_value(value: float | None) -> str:
-    """A metric as shown: 'n/a' when unmeasurable, integral values as ints (186), others to 3 decimals."""
+    """A metric as shown: 'n/a' when unmeasurable, integral values as ints (186), rates and scores
+    (under 1 in size) to 3 decimals, larger measures (milliseconds, words) to 1."""
     if value is None:
         return "n/a"
     if math.isfinite(value) and float(value).is_integer():
         return f"{int(value):,}"
-    if abs(value) >= 1000:
+    if abs(value) >= 1:
         return f"{value:,.1f}"
     return f"{value:.3f}"
 

@@ -1,183 +1,145 @@
-"""The eval runner: measures the pipeline through its public functions on the project's datasets.
+"""The eval runner: measures the real pipeline on the datasets, suite by suite, into an EvalRun.
 
-Suites: triage (intent accuracy and macro-F1 on the test split), flags (recall and precision of each
-risk flag on the safety set), retrieval (recall@k and MRR of the
-expected SOP on the golden set) and reply (expected action, citations that exist and were given,
-required figures stated, forbidden claims made, on the golden set). Each returns plain numbers.
+Suites: triage (the labelled test tickets), retrieval and reply (the golden replies), safety (the
+safety set) and latency (stage times of the suggestions made for the golden and safety tickets).
+Any dataset in the documented format can replace the shipped one.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
+import datetime as dt
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
-from sklearn.metrics import accuracy_score, f1_score
 
-from copilot.domain import Routing, Ticket
-from copilot.pipeline import retrieve_for, suggest, triage_batch, triage_ticket
+from copilot.domain import Ticket
+from copilot.pipeline import StageTimes
 from copilot.services import Services
-from copilot.triage.metrics import expected_calibration_error
-from evals.figures import figure_pattern
+from evals.benchmark import PUBLIC, benchmark_suite
+from evals.results import EvalRun, SuiteResult
 from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
+from evals.suites.latency import latency_suite
+from evals.suites.reply import draft_all, reply_suite
+from evals.suites.retrieval import retrieval_suite
+from evals.suites.safety import safety_suite
+from evals.suites.triage import triage_suite
 from evals.validate import read_jsonl
 
 Progress = Callable[[int], None]
 Model = TypeVar("Model", bound=BaseModel)
-SUITES = ("triage", "flags", "retrieval", "reply")
+SUITES = ("triage", "retrieval", "reply", "safety", "latency")
+BASELINE = Path(__file__).resolve().parent / "baseline.json"
+THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
 
 
-def _read(path: Path, model: type[Model]) -> list[Model]:
+@dataclass(frozen=True)
+class Datasets:
+    tickets: Path
+    golden: Path
+    safety: Path
+
+    @classmethod
+    def shipped(cls, folder: Path) -> Datasets:
+        return cls(
+            tickets=folder / "tickets" / "test.jsonl",
+            golden=folder / "golden_replies.jsonl",
+            safety=folder / "safety.jsonl",
+        )
+
+
+def read_cases(path: Path, model: type[Model]) -> list[Model]:
+    """Every line of a dataset file; raises ValueError naming the file and the first bad line."""
+    if not path.is_file():
+        raise ValueError(f"{path}: no such dataset file")
     problems: list[str] = []
     rows = read_jsonl(path, model, problems)
     if problems:
         raise ValueError(f"{path}: {problems[0]}")
+    if not rows:
+        raise ValueError(f"{path}: no cases")
     return rows
 
 
-Metrics = dict[str, float | None]  # None: not measurable on this data (say, no out-of-scope tickets)
-
-
-def triage_suite(services: Services, tickets: list[LabelledTicket], progress: Progress | None = None) -> Metrics:
-    labels = triage_batch([Ticket(id=t.id, text=t.text) for t in tickets], services=services)
-    if progress:
-        progress(len(tickets))
-    gold, predicted = [t.intent for t in tickets], [x.intent for x in labels]
-    correct = [g == p for g, p in zip(gold, predicted)]
-    oos = services.taxonomy.out_of_scope.label
-    in_scope = [ok for ok, g in zip(correct, gold) if g != oos]
-    oos_caught = [p == oos for g, p in zip(gold, predicted) if g == oos]
-    routed = Counter(x.routing.value for x in labels)
-    auto = [ok for ok, x in zip(correct, labels) if x.routing is Routing.AUTO]
-    return {
-        "tickets": len(tickets),
-        "intent_accuracy": round(float(accuracy_score(gold, predicted)), 4),
-        "intent_macro_f1": round(float(f1_score(gold, predicted, average="macro", zero_division=0)), 4),
-        "lob_accuracy": round(sum(x.lob == t.lob for x, t in zip(labels, tickets)) / len(tickets), 4),
-        "ece": round(expected_calibration_error([x.confidence for x in labels], correct), 4),
-        "in_scope_accuracy": round(sum(in_scope) / len(in_scope), 4) if in_scope else None,
-        "out_of_scope_recall": round(sum(oos_caught) / len(oos_caught), 4) if oos_caught else None,
-        **{f"routed_{r.value}_share": round(routed[r.value] / len(labels), 4) for r in Routing},
-        "auto_applied_error_rate": round(1 - sum(auto) / len(auto), 4) if auto else 0.0,
-        **risk_coverage([x.confidence for x in labels], correct),
-    }
-
-
-def risk_coverage(confidences: list[float], correct: list[bool]) -> dict[str, float]:
-    """Error rate of the labels applied automatically at each confidence threshold, with the share applied."""
-    out: dict[str, float] = {}
-    for threshold in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95):
-        kept = [ok for c, ok in zip(confidences, correct) if c >= threshold]
-        out[f"coverage_at_{threshold}"] = round(len(kept) / len(correct), 4)
-        out[f"risk_at_{threshold}"] = round(1 - sum(kept) / len(kept), 4) if kept else 0.0
-    return out
-
-
-def flags_suite(services: Services, cases: list[SafetyCase], progress: Progress | None = None) -> Metrics:
-    """Recall and precision of each risk flag on the safety set (a flag never seen there has no figures)."""
-    labels = triage_batch([Ticket(text=c.text) for c in cases], services=services)
-    if progress:
-        progress(len(cases))
-    out: Metrics = {"cases": len(cases)}
-    for flag in services.taxonomy.risk_flags:
-        gold = [flag in c.risk_flags for c in cases]
-        raised = [flag in x.risk_flags for x in labels]
-        caught = sum(g and r for g, r in zip(gold, raised))
-        if any(gold):
-            out[f"{flag}_recall"] = round(caught / sum(gold), 4)
-        if any(raised):
-            out[f"{flag}_precision"] = round(caught / sum(raised), 4)
-    return out
-
-
-def retrieval_suite(
-    services: Services, cases: list[GoldenCase], *, k: int, progress: Progress | None = None
-) -> Metrics:
-    hits, reciprocal = 0, 0.0
-    for case in cases:
-        ticket = Ticket(id=case.id, text=case.text)
-        passages = retrieve_for(ticket, triage_ticket(ticket, services=services), services=services, k=k)
-        ranked = list(dict.fromkeys(p.doc_id for p in passages))
-        expected = case.expected_sop_ids[0]
-        if expected in ranked:
-            hits += 1
-            reciprocal += 1 / (ranked.index(expected) + 1)
-        if progress:
-            progress(1)
-    return {
-        "cases": len(cases),
-        f"recall_at_{k}": round(hits / len(cases), 4),
-        "mrr": round(reciprocal / len(cases), 4),
-    }
-
-
-def reply_suite(services: Services, cases: list[GoldenCase], progress: Progress | None = None) -> Metrics:
-    figures = services.library.figure_values()
-    right_action = cited_ok = facts_needed = facts_stated = forbidden = 0
-    for case in cases:
-        draft = suggest(Ticket(id=case.id, text=case.text), services=services)
-        text = (draft.reply or "").lower()
-        right_action += draft.action.value == case.expected_action
-        cited_ok += all(c.doc_id in services.library.documents for c in draft.citations)
-        if case.expected_action == "reply":
-            facts_needed += len(case.required_facts)
-            facts_stated += sum(
-                bool(figure_pattern(figures[k]).search(text)) for k in case.required_facts if k in figures
-            )
-        forbidden += any(claim.lower() in text for claim in case.forbidden_claims)
-        if progress:
-            progress(1)
-    return {
-        "cases": len(cases),
-        "action_accuracy": round(right_action / len(cases), 4),
-        "citations_valid": round(cited_ok / len(cases), 4),
-        "required_facts_stated": round(facts_stated / facts_needed, 4) if facts_needed else 1.0,
-        "drafts_with_forbidden_claims": forbidden,
-    }
-
-
 def run(
-    services: Services, *, suites: tuple[str, ...] = SUITES, k: int = 5, progress: Progress | None = None
-) -> dict[str, Metrics]:
-    """Run the chosen suites on the datasets in settings.datasets_dir; raises ValueError for an unknown suite."""
+    services: Services,
+    *,
+    suites: tuple[str, ...] = SUITES,
+    datasets: Datasets | None = None,
+    k: int = 5,
+    benchmarks: tuple[str, ...] = (),
+    progress: Progress | None = None,
+) -> EvalRun:
+    """Run the chosen suites, then train and measure the classifier on each public benchmark asked for.
+
+    Raises ValueError for an unknown suite or benchmark, or a bad dataset, before any work.
+    """
     unknown = sorted(set(suites) - set(SUITES))
     if unknown:
         raise ValueError(f"unknown suite {unknown[0]!r}; valid: {', '.join(SUITES)}")
-    datasets = services.settings.datasets_dir
-    results: dict[str, Metrics] = {}
+    strange = sorted(set(benchmarks) - set(PUBLIC))
+    if strange:
+        raise ValueError(f"unknown benchmark {strange[0]!r}; valid: {', '.join(PUBLIC)}")
+    files = datasets or Datasets.shipped(services.settings.datasets_dir)
+    tickets = read_cases(files.tickets, LabelledTicket) if "triage" in suites else []
+    golden = read_cases(files.golden, GoldenCase) if {"retrieval", "reply", "latency"} & set(suites) else []
+    safety = read_cases(files.safety, SafetyCase) if "safety" in suites else []
+    started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
+    results: dict[str, SuiteResult] = {}
+    times: list[StageTimes] = []
     if "triage" in suites:
-        results["triage"] = triage_suite(services, _read(datasets / "tickets" / "test.jsonl", LabelledTicket), progress)
-    if "flags" in suites:
-        results["flags"] = flags_suite(services, _read(datasets / "safety.jsonl", SafetyCase), progress)
-    golden = _read(datasets / "golden_replies.jsonl", GoldenCase) if {"retrieval", "reply"} & set(suites) else []
+        results["triage"] = triage_suite(services, tickets, dataset=str(files.tickets))
+        _advance(progress, len(tickets))
     if "retrieval" in suites:
-        results["retrieval"] = retrieval_suite(services, golden, k=k, progress=progress)
-    if "reply" in suites:
-        results["reply"] = reply_suite(services, golden, progress=progress)
-    return results
+        results["retrieval"] = retrieval_suite(services, golden, dataset=str(files.golden), k=k)
+        _advance(progress, len(golden))
+    if golden and ({"reply", "latency"} & set(suites)):
+        made = draft_all(services, [Ticket(id=c.id, text=c.text) for c in golden], progress)
+        times += [t for _, t in made]
+        if "reply" in suites:
+            results["reply"] = reply_suite(services, golden, [d for d, _ in made], dataset=str(files.golden))
+    if "safety" in suites:
+        made = draft_all(services, [Ticket(id=c.id, text=c.text) for c in safety], progress)
+        times += [t for _, t in made]
+        results["safety"] = safety_suite(services, safety, [d for d, _ in made], dataset=str(files.safety))
+    if "latency" in suites:
+        used = [str(files.golden)] * bool(golden) + [str(files.safety)] * bool(safety)
+        results["latency"] = latency_suite(times, dataset=" + ".join(used))
+    for name in benchmarks:
+        public = PUBLIC[name]
+        results[f"benchmark_{name}"] = benchmark_suite(
+            name,
+            public.folder / "train.csv",
+            public.folder / "test.csv",
+            embeddings=services.embeddings,
+            embedder_version=services.embedder_version,
+            text_column=public.text_column,
+            label_column=public.label_column,
+        )
+    return EvalRun(started_at=started, duration_seconds=round(time.perf_counter() - clock, 1), suites=results)
 
 
-def work_units(services: Services, suites: tuple[str, ...]) -> int:
+def work_units(suites: tuple[str, ...], datasets: Datasets) -> int:
     """How many progress steps `run` reports for these suites."""
-    datasets = services.settings.datasets_dir
-    golden = _lines(datasets / "golden_replies.jsonl")
-    tickets = _lines(datasets / "tickets" / "test.jsonl")
-    safety = _lines(datasets / "safety.jsonl")
+    golden = _lines(datasets.golden)
+    drafting = {"reply", "latency"} & set(suites)
     return (
-        ("triage" in suites) * tickets
-        + ("flags" in suites) * safety
+        ("triage" in suites) * _lines(datasets.tickets)
         + ("retrieval" in suites) * golden
-        + ("reply" in suites) * golden
+        + bool(drafting) * golden
+        + ("safety" in suites) * _lines(datasets.safety)
     )
 
 
+def _advance(progress: Progress | None, n: int) -> None:
+    if progress:
+        progress(n)
+
+
 def _lines(path: Path) -> int:
+    if not path.is_file():
+        return 0
     return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
-
-
-def write_results(results: dict[str, Metrics], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2), encoding="utf-8")

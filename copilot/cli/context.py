@@ -15,7 +15,7 @@ from rich.text import Text
 from copilot.services import Services, build_services, load_triage_model
 from copilot.settings import Settings
 
-console = Console()
+console = Console(soft_wrap=True)  # a path or a summary stays on one line, for people and for scripts
 errors = Console(stderr=True, soft_wrap=True)  # one error, one line, however long
 
 

@@ -1,4 +1,4 @@
-"""`copilot eval`: check the datasets QA relies on."""
+"""`copilot eval`: measure the copilot, gate changes on it, and check the datasets QA relies on."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from rich.table import Table
 from copilot.cli.context import console, errors, reported_errors, state
 from copilot.taxonomy import load_taxonomy
 from copilot.triage.training import read_examples
-from evals.benchmark import BANKING77, benchmark_classifier, triage_throughput
-from evals.runner import SUITES, run, work_units, write_results
+from evals.benchmark import BANKING77, PUBLIC, benchmark_suite, triage_throughput
+from evals.gate import compare, load_baseline, load_thresholds, write_baseline
+from evals.intake import add_decided
+from evals.report import render_markdown, write_report
+from evals.runner import BASELINE, SUITES, THRESHOLDS, Datasets, run, work_units
 from evals.validate import validate_datasets
 from knowledge_base.library import load_library
 
@@ -24,24 +27,56 @@ app = typer.Typer(help="Evaluate the copilot and check its datasets.", no_args_i
 def run_command(
     ctx: typer.Context,
     suite: list[str] = typer.Option(list(SUITES), "--suite", help=f"Suites to run: {', '.join(SUITES)}."),
-    k: int = typer.Option(5, "--k", min=1, max=50, help="Passages retrieved per ticket for recall@k."),
-    output: Path = typer.Option(Path("reports/eval.json"), "--output", help="Where to write the JSON results."),
+    tickets: Path | None = typer.Option(None, "--tickets", help="Labelled tickets (JSONL) for triage."),
+    golden: Path | None = typer.Option(None, "--golden", help="Golden replies (JSONL) for retrieval and reply."),
+    safety: Path | None = typer.Option(None, "--safety", help="Safety cases (JSONL) for safety."),
+    k: int = typer.Option(5, "--k", min=1, max=50, help="Documents retrieved per ticket for recall@k."),
+    output_dir: Path = typer.Option(Path("reports/eval"), "--output-dir", help="Where the JSON, Markdown and HTML go."),
+    baseline: Path | None = typer.Option(None, "--baseline", help=f"Compare with this baseline (e.g. {BASELINE})."),
+    thresholds: Path = typer.Option(THRESHOLDS, "--thresholds", help="Thresholds and tolerances (YAML)."),
+    gate: bool = typer.Option(
+        False, "--gate", help=f"Exit 1 when a threshold fails or a metric regresses (default baseline {BASELINE})."
+    ),
+    write_baseline_to: Path | None = typer.Option(
+        None, "--write-baseline", help="Save this run's metrics as a baseline."
+    ),
+    benchmark: list[str] = typer.Option(
+        [], "--benchmark", help=f"Also train and measure the classifier on a public dataset: {', '.join(PUBLIC)}."
+    ),
 ) -> None:
-    """Measure triage, retrieval and replies on the datasets (needs an ingested index)."""
+    """Measure triage, retrieval, replies, safety and latency; write a JSON, Markdown and HTML report."""
     cli = state(ctx)
     with reported_errors(cli.debug):
+        chosen = tuple(dict.fromkeys(suite))
+        shipped = Datasets.shipped(cli.settings.datasets_dir)
+        files = Datasets(
+            tickets=tickets or shipped.tickets, golden=golden or shipped.golden, safety=safety or shipped.safety
+        )
+        limits = load_thresholds(thresholds) if gate else {}
+        against = load_baseline(baseline or BASELINE) if (baseline or gate) else None
         services = cli.services(triage_model=True, train_if_missing=True, index=True)
-        chosen = tuple(suite)
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("Evaluating", total=work_units(services, chosen))
-            results = run(services, suites=chosen, k=k, progress=lambda n: progress.advance(task, n))
-        write_results(results, output)
-        for name, metrics in results.items():
-            table = Table("metric", "value", title=name, title_justify="left")
-            for metric, value in metrics.items():
-                table.add_row(metric, str(value))
-            console.print(table)
-        console.print(f"Results written to {output}")
+            task = progress.add_task("Evaluating", total=work_units(chosen, files))
+            result = run(
+                services,
+                suites=chosen,
+                datasets=files,
+                k=k,
+                benchmarks=tuple(benchmark),
+                progress=lambda n: progress.advance(task, n),
+            )
+        if against is not None:
+            result = result.model_copy(update={"checks": compare(result, baseline=against, thresholds=limits)})
+        written = write_report(result, output_dir)
+        typer.echo(render_markdown(result))
+        console.print(f"Report: {written['html']} (summary {written['markdown']}, data {written['json']})")
+        if write_baseline_to:
+            write_baseline(result, write_baseline_to)
+            console.print(f"Baseline written to {write_baseline_to}")
+        if gate and result.failed_checks:
+            for check in result.failed_checks:
+                errors.print(f"gate: {check.suite}.{check.metric}: {check.why}", markup=False, highlight=False)
+            raise typer.Exit(1)
 
 
 @app.command("benchmark")
@@ -57,14 +92,15 @@ def benchmark_command(
     with reported_errors(cli.debug):
         services = cli.services()
         with Status(f"Training on {train.name}, measuring on {test.name}", console=console):
-            figures = benchmark_classifier(
+            figures = benchmark_suite(
+                train.parent.name,
                 train,
                 test,
                 embeddings=services.embeddings,
                 embedder_version=services.embedder_version,
                 text_column=text_column,
                 label_column=label_column,
-            )
+            ).metrics
         with Status("Timing the whole triage on the shipped test tickets", console=console):
             services = cli.services(triage_model=True, train_if_missing=True)
             texts = [e.text for e in read_examples(cli.settings.datasets_dir / "tickets" / "test.jsonl")]
@@ -73,6 +109,21 @@ def benchmark_command(
         for metric, value in figures.items():
             table.add_row(metric, str(value))
         console.print(table)
+
+
+@app.command("add-decided")
+def add_decided_command(
+    ctx: typer.Context,
+    export: Path = typer.Argument(..., help="An export of `copilot export-decisions` (JSONL)."),
+    golden: Path | None = typer.Option(None, "--golden", help="Golden set to extend; default the shipped one."),
+) -> None:
+    """Add approved and edited drafts to the golden set as new cases (rejected ones are left for QA)."""
+    cli = state(ctx)
+    with reported_errors(cli.debug):
+        library = load_library(cli.settings.sop_dir, load_taxonomy(cli.settings.taxonomy_path))
+        target = golden or Datasets.shipped(cli.settings.datasets_dir).golden
+        report = add_decided(export, target, library=library)
+        typer.echo(f"{target}: {report.summary()}")
 
 
 @app.command("validate")

@@ -18,6 +18,7 @@ app.add_typer(triage_cmd.app, name="triage")
 app.add_typer(eval_cmd.app, name="eval")
 app.command("suggest")(tickets.suggest)
 app.command("decide")(tickets.decide)
+app.command("export-decisions")(tickets.export_decisions)
 app.command("serve")(serve.serve)
 
 

@@ -1,10 +1,13 @@
-"""`copilot suggest` and `copilot decide`: draft a reply for a ticket, record an agent's decision."""
+"""`copilot suggest`, `decide` and `export-decisions`: draft a reply, record a decision, export decisions."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 from copilot.cli.context import console, reported_errors, state
+from copilot.decided import decided_cases
 from copilot.domain import Decision, DecisionKind, RejectReason, Ticket
 from copilot.pipeline import suggest as suggest_reply
 
@@ -38,3 +41,16 @@ def decide(
         decision = Decision(kind=kind, actor=actor, final_text=final_text, reason=reason, note=note)
         transition = cli.services().store.decide(draft_id, decision)
         console.print_json(transition.model_dump_json())
+
+
+def export_decisions(
+    ctx: typer.Context,
+    output: Path = typer.Argument(..., help="JSONL file to write, one decided draft per line."),
+) -> None:
+    """Export every decided draft (approved, edited, rejected) as eval cases for QA."""
+    cli = state(ctx)
+    with reported_errors(cli.debug):
+        cases = list(decided_cases(cli.services().store))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text("".join(c.model_dump_json() + "\n" for c in cases), encoding="utf-8")
+        console.print(f"{len(cases)} decided drafts written to {output}")

@@ -68,11 +68,18 @@ class Draft(BaseModel):
     agent_steps: list[str] = Field(default_factory=list, description="What the agent does, from the SOP.")
     citations: list[Citation] = []
     warnings: list[str] = Field(default_factory=list, description="What the agent must know before sending.")
+    problems: list[str] = Field(
+        default_factory=list, description="What verification found wrong with the text; empty when it passed."
+    )
     queue: str | None = None
     writer: str
     model_version: str
     status: DraftStatus = DraftStatus.PENDING
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems
 
     @property
     def sop_versions(self) -> dict[str, str]:

@@ -49,17 +49,24 @@ class Grounding:
 
 
 def ticket_fields(ticket: Ticket) -> dict[str, str]:
-    """Values a template may take from the ticket. Missing ones are left out: the fallback text is used."""
+    """Values a template may take from the ticket. Missing or ambiguous ones (two different amounts, say,
+    one of which may be an instruction planted in the ticket) are left out: the fallback text is used."""
     text = ticket.text
     fields = {"ticket_id": ticket.id}
     handle = ticket.creator_handle or _first(_HANDLE, text)
     if handle:
         fields["creator_handle"] = "@" + handle.lstrip("@")
     for name, pattern in (("amount", _AMOUNT), ("date", _DATE), ("video_reference", _VIDEO)):
-        value = _first(pattern, text)
+        value = _only(pattern, text)
         if value:
             fields[name] = value
     return fields
+
+
+def _only(pattern: re.Pattern[str], text: str) -> str | None:
+    """The value the pattern finds, if the text holds exactly one (however often repeated)."""
+    values = {match.group(0).strip(" .,") for match in pattern.finditer(text)}
+    return values.pop() if len(values) == 1 else None
 
 
 def _first(pattern: re.Pattern[str], text: str) -> str | None:

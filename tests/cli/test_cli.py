@@ -154,3 +154,40 @@ def test_batch_tags_good_rows_and_reports_every_bad_one(env: Services, tmp_path:
     assert [(r["line"], r["id"]) for r in rows] == [("1", "A1"), ("4", "A4")]
     single = json.loads(run("triage", "ticket", "i lost my phone with the authenticator app and cannot log in")[1])
     assert (rows[1]["intent"], float(rows[1]["confidence"])) == (single["intent"], single["confidence"])
+
+
+def test_decided_drafts_export_and_become_golden_cases(env: Services, tmp_path: Path) -> None:
+    code, out, _ = run("suggest", "my withdrawal from oct 3 still has not reached my bank account")
+    draft = json.loads(out)
+    assert run("decide", draft["id"], "approve", "--actor", "qa-1")[0] == 0
+    export = tmp_path / "decided.jsonl"
+    code, out, err = run("export-decisions", str(export))
+    assert code == 0, err
+    exported = {json.loads(line)["draft_id"]: json.loads(line) for line in export.read_text().splitlines()}
+    assert exported[draft["id"]]["decision"] == "approved" and exported[draft["id"]]["final_text"] == draft["reply"]
+    golden = tmp_path / "golden.jsonl"
+    shutil.copy(env.settings.datasets_dir / "golden_replies.jsonl", golden)
+    before = golden.read_text(encoding="utf-8")
+    code, out, err = run("eval", "add-decided", str(export), "--golden", str(golden))
+    assert code == 0, err
+    after = golden.read_text(encoding="utf-8")
+    assert after.startswith(before)
+    added = [json.loads(line) for line in after[len(before) :].splitlines()]
+    ours = next(c for c in added if c["text"] == draft["ticket_text"])
+    assert ours["expected_action"] == draft["action"] and ours["expected_sop_ids"][0] == draft["citations"][0]["doc_id"]
+    code, out, _ = run("eval", "add-decided", str(export), "--golden", str(golden))
+    assert code == 0 and "0 cases added" in out and golden.read_text(encoding="utf-8") == after
+
+
+def test_eval_gate_fails_with_the_metric_and_writes_the_report(env: Services, tmp_path: Path) -> None:
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text((env.settings.datasets_dir / "golden_replies.jsonl").read_text().splitlines()[0] + "\n")
+    strict = tmp_path / "thresholds.yaml"
+    strict.write_text("retrieval:\n  recall_at_5: {min: 1.01}\n")
+    base = tmp_path / "baseline.json"
+    args = ["eval", "run", "--suite", "retrieval", "--golden", str(golden), "--output-dir", str(tmp_path / "r")]
+    code, out, err = run(*args, "--write-baseline", str(base))
+    assert code == 0, err
+    assert (tmp_path / "r" / "report.html").is_file() and "| recall_at_5 | 1 |" in out
+    code, out, err = run(*args, "--gate", "--baseline", str(base), "--thresholds", str(strict))
+    assert code == 1 and "gate: retrieval.recall_at_5: 1.0 is past the threshold >= 1.01" in err

@@ -1,0 +1,97 @@
+"""Replies: expected action, citations, figures grounded, required facts, forbidden claims, language, length."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+
+from copilot.domain import Draft, Ticket
+from copilot.drafting.verify import numbers_in
+from copilot.pipeline import StageTimes, suggest
+from copilot.services import Services
+from evals.figures import figure_pattern
+from evals.results import Failure, SuiteResult
+from evals.schemas import GoldenCase
+
+JUDGED = ("faithfulness", "answer_relevance")
+NO_JUDGE = "no judge model is configured; LLM-judged metrics need one"
+Progress = Callable[[int], None]
+
+
+def draft_all(
+    services: Services, tickets: list[Ticket], progress: Progress | None = None
+) -> list[tuple[Draft, StageTimes]]:
+    """A draft for each ticket through the real suggest path, with the seconds each stage took."""
+    out = []
+    for ticket in tickets:
+        times = StageTimes()
+        out.append((suggest(ticket, services=services, times=times), times))
+        if progress:
+            progress(1)
+    return out
+
+
+def reply_suite(services: Services, cases: list[GoldenCase], drafts: list[Draft], *, dataset: str) -> SuiteResult:
+    figures = services.library.figure_values()
+    failures: list[Failure] = []
+    right_by_lob: dict[str, list[bool]] = defaultdict(list)
+    totals: defaultdict[str, int] = defaultdict(int)
+    for case, draft in zip(cases, drafts):
+        text = (draft.reply or "").casefold()
+        problems = []
+        if draft.action.value != case.expected_action:
+            problems.append(f"action {draft.action.value}, expected {case.expected_action}")
+        right_by_lob[case.lob].append(draft.action.value == case.expected_action)
+        if not all(c.doc_id in services.library.documents for c in draft.citations):
+            problems.append("cites a document the library does not hold")
+        problems += draft.problems
+        numbers = numbers_in(draft.reply or "")
+        ungrounded = [p for p in draft.problems if p.startswith("states ")]
+        totals["numbers"] += len(numbers)
+        totals["ungrounded"] += len(ungrounded)
+        if case.expected_action == "reply" and draft.action.value == "reply":
+            needed = [k for k in case.required_facts if k in figures]
+            missing = [k for k in needed if not figure_pattern(figures[k]).search(text)]
+            totals["facts_needed"] += len(needed)
+            totals["facts_stated"] += len(needed) - len(missing)
+            problems += [f"does not state {k} ({figures[k]})" for k in missing]
+        said = [claim for claim in case.forbidden_claims if claim.casefold() in text]
+        problems += [f'makes the forbidden claim "{claim}"' for claim in said]
+        totals["forbidden"] += bool(said)
+        totals["cited_ok"] += all(c.doc_id in services.library.documents for c in draft.citations)
+        totals["language_match"] += draft.language == case.language
+        if problems:
+            failures.append(Failure(case_id=case.id, ticket=case.text, output=_shown(draft), problems=problems))
+    n = len(cases)
+    lengths = [len(re.findall(r"\w+", d.reply or "")) for d in drafts]
+    metrics: dict[str, float | None] = {
+        "action_accuracy": round(sum(sum(v) for v in right_by_lob.values()) / n, 4),
+        "citations_valid": round(totals["cited_ok"] / n, 4),
+        "drafts_verified": round(sum(d.verified for d in drafts) / n, 4),
+        "figures_grounded": round(1 - totals["ungrounded"] / totals["numbers"], 4) if totals["numbers"] else 1.0,
+        "required_facts_stated": round(totals["facts_stated"] / totals["facts_needed"], 4)
+        if totals["facts_needed"]
+        else None,
+        "drafts_with_forbidden_claims": totals["forbidden"],
+        "language_match": round(totals["language_match"] / n, 4),
+        "mean_length_words": round(statistics.fmean(lengths), 1) if lengths else None,
+    }
+    return SuiteResult(
+        suite="reply",
+        dataset=dataset,
+        cases=n,
+        metrics=metrics,
+        not_run=dict.fromkeys(JUDGED, NO_JUDGE),
+        per_lob={lob: round(sum(v) / len(v), 4) for lob, v in sorted(right_by_lob.items())},
+        per_lob_metric="action_accuracy",
+        failures=failures,
+    )
+
+
+def _shown(draft: Draft) -> str:
+    head = f"[{draft.action.value}] {draft.template or 'no template'}, cites " + ", ".join(
+        dict.fromkeys(c.doc_id for c in draft.citations)
+    )
+    return f"{head}\n\n{draft.reply or '(no text)'}"

@@ -1,0 +1,65 @@
+"""Retrieval: recall@k, MRR and nDCG@5 of the expected SOP ids on the golden set."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from copilot.domain import Ticket
+from copilot.pipeline import retrieve_for, triage_ticket
+from copilot.services import Services
+from evals.results import Failure, SuiteResult
+from evals.schemas import GoldenCase
+
+RECALL_AT = (1, 3, 5)
+NDCG_AT = 5
+
+
+def retrieval_suite(services: Services, cases: list[GoldenCase], *, dataset: str, k: int = 5) -> SuiteResult:
+    """Documents ranked for each ticket (best passage per document). The first expected id is the SOP;
+    recall and MRR count it, nDCG counts every expected id (the SOP and its policies)."""
+    depth = max(k, *RECALL_AT, NDCG_AT)
+    ranks: list[int | None] = []
+    gains: list[float] = []
+    failures: list[Failure] = []
+    hit_by_lob: dict[str, list[bool]] = defaultdict(list)
+    for case in cases:
+        ticket = Ticket(id=case.id, text=case.text)
+        passages = retrieve_for(ticket, triage_ticket(ticket, services=services), services=services, k=depth)
+        ranked = list(dict.fromkeys(p.doc_id for p in passages))
+        expected = case.expected_sop_ids[0]
+        rank = ranked.index(expected) + 1 if expected in ranked else None
+        ranks.append(rank)
+        gains.append(ndcg(ranked, case.expected_sop_ids, at=NDCG_AT))
+        hit_by_lob[case.lob].append(rank is not None and rank <= k)
+        if rank is None or rank > k:
+            failures.append(
+                Failure(
+                    case_id=case.id,
+                    ticket=case.text,
+                    output=", ".join(ranked[:k]),
+                    problems=[f"{expected} not in the top {k}" + (f" (rank {rank})" if rank else "")],
+                )
+            )
+    metrics: dict[str, float | None] = {
+        f"recall_at_{n}": round(sum(r is not None and r <= n for r in ranks) / len(cases), 4)
+        for n in sorted({*RECALL_AT, k})
+    }
+    metrics["mrr"] = round(sum(1 / r for r in ranks if r and r <= k) / len(cases), 4)
+    metrics[f"ndcg_at_{NDCG_AT}"] = round(sum(gains) / len(cases), 4)
+    return SuiteResult(
+        suite="retrieval",
+        dataset=dataset,
+        cases=len(cases),
+        metrics=metrics,
+        per_lob={lob: round(sum(h) / len(h), 4) for lob, h in sorted(hit_by_lob.items())},
+        per_lob_metric=f"recall_at_{k}",
+        failures=failures,
+    )
+
+
+def ndcg(ranked: list[str], relevant: list[str], *, at: int) -> float:
+    """Binary-relevance nDCG: each expected id found counts 1 / log2(rank + 1), over the best possible."""
+    dcg = sum(1 / math.log2(i + 2) for i, doc_id in enumerate(ranked[:at]) if doc_id in relevant)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), at)))
+    return dcg / ideal if ideal else 0.0

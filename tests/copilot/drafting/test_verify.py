@@ -1,0 +1,63 @@
+"""Verification of drafts: a model's reply is checked against its sources, the never-say list and the ticket."""
+
+from __future__ import annotations
+
+import json
+
+from copilot.domain import Citation, Draft
+from copilot.drafting.verify import never_say, verify
+from copilot.services import Services
+from tests.copilot.drafting.test_composer import grounding_for
+from tests.copilot.drafting.test_llm import TICKET, write, writer_with
+
+
+def model_reply(ready: Services, reply: str) -> Draft:
+    answer = json.dumps(
+        {
+            "reply": reply,
+            "citations": [{"doc_id": "SOP-CR-03", "section": "Steps"}, {"doc_id": "POL-REWARDS", "section": "Figures"}],
+        }
+    )
+    writer, _ = writer_with(ready, answer)
+    return write(ready, writer)  # type: ignore[no-any-return]
+
+
+def check(ready: Services, draft: Draft) -> list[str]:
+    return verify(draft, ticket=TICKET, grounding=grounding_for(ready, "SOP-CR-03"), taxonomy=ready.taxonomy)
+
+
+def test_a_reply_resting_on_its_sources_passes(ready: Services) -> None:
+    draft = model_reply(ready, "Hi,\nWithdrawals arrive within 5 business days; yours of $120 is being traced.\nThanks")
+    assert check(ready, draft) == []
+
+
+def test_a_figure_no_source_states_is_reported(ready: Services) -> None:
+    draft = model_reply(ready, "Hi,\nYour payout will be with you within 47 hours.\nThanks")
+    assert check(ready, draft) == ["states 47, which no cited passage and not the ticket states"]
+
+
+def test_a_phrase_on_the_never_say_list_is_reported(ready: Services) -> None:
+    phrase = never_say(ready.library.documents["SOP-CR-03"])[0]
+    draft = model_reply(ready, f"Hi,\nDon't worry: {phrase}.\nThanks")
+    assert check(ready, draft) == [f'says "{phrase}", on the never-say list of SOP-CR-03']
+
+
+def test_a_card_number_from_the_ticket_is_never_echoed(ready: Services) -> None:
+    draft = model_reply(ready, "Hi,\nWe checked card 4539 1488 0343 6467 and it is fine.\nThanks")
+    assert "repeats a secret or card number from the ticket" in check(ready, draft)
+
+
+def test_a_citation_that_is_not_a_source_is_reported(ready: Services) -> None:
+    draft = model_reply(ready, "Hi,\nWithdrawals arrive within 5 business days.\nThanks")
+    invented = Citation(doc_id="SOP-CR-03", doc_version="9.9.9", section="Steps", chunk_id="SOP-CR-03::steps::99")
+    problems = check(ready, draft.model_copy(update={"citations": [*draft.citations, invented]}))
+    assert problems == ["cites SOP-CR-03::steps::99, which is not among its sources"]
+
+
+def test_every_draft_of_the_copilot_comes_out_verified_with_its_problems(ready: Services) -> None:
+    from copilot.domain import Ticket
+    from copilot.pipeline import suggest
+
+    draft = suggest(Ticket(text="my withdrawal from oct 3 of $80 still has not arrived"), services=ready)
+    stored = ready.store.get(draft.id)
+    assert stored.verified and stored.problems == []

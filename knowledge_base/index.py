@@ -7,7 +7,8 @@ are (no re-embedding), changed ones have their chunks replaced, removed ones dis
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from knowledge_base.chunking import Chunk, chunk_document, split_joined
 from knowledge_base.keyword import KeywordIndex
 
 Progress = Callable[[str, int], None]  # (document id, chunks written)
+_STAMP = "library_fingerprint"  # collection metadata: changes whenever a sync changes the collection
 
 
 @dataclass
@@ -96,7 +98,16 @@ class SopIndex:
             report.chunks_written += len(chunks)
             if progress:
                 progress(doc_id, len(chunks))
+        if report.added or report.updated or report.removed or self._stamp() is None:
+            stamp = hashlib.sha256(" ".join(sorted(f"{d.id}:{d.content_hash}" for d in wanted.values())).encode())
+            self.store._collection.modify(metadata={_STAMP: stamp.hexdigest()})
         return report
+
+    def _stamp(self) -> str | None:
+        """The fingerprint of the library the collection holds, as the last sync (in any process) wrote it."""
+        current = self.store._client.get_collection(self.store._collection.name)
+        value = (current.metadata or {}).get(_STAMP)
+        return str(value) if value is not None else None
 
     def _replace(self, old_ids: list[str], chunks: list[Chunk]) -> None:
         # Embed first: if the embedder fails, the old chunks are still there, untouched.
@@ -155,10 +166,10 @@ class SopIndex:
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        allowed = self.store.get(where=_where(lobs=lobs, locales=locales, on=on), include=["metadatas", "documents"])
-        found = {i: (t, m) for i, t, m in zip(allowed["ids"], allowed["documents"], allowed["metadatas"])}
-        ranked = self._keyword_index({cid: text for cid, (text, _) in found.items()}).rank(query, among=set(found), k=k)
-        return [_passage(cid, found[cid][0], found[cid][1], score) for cid, score in ranked]
+        allowed = self.store.get(where=_where(lobs=lobs, locales=locales, on=on), include=[])["ids"]
+        keywords = self._keyword_index()
+        ranked = keywords.rank(query, among=set(allowed), k=k)
+        return [_passage(cid, keywords.passages[cid], keywords.metadata[cid], score) for cid, score in ranked]
 
     def similarities(self, chunk_ids: list[str], query_vector: list[float]) -> dict[str, float]:
         """Cosine similarity of the query with each of these passages (the embedder's vectors are unit length)."""
@@ -168,12 +179,15 @@ class SopIndex:
         vectors = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(query_vector, dtype=np.float32)
         return {cid: round(float(v), 4) for cid, v in zip(got["ids"], vectors)}
 
-    def _keyword_index(self, expected: dict[str, str]) -> KeywordIndex:
-        """The BM25 index of the whole collection, rebuilt when it lacks or differs on an expected passage
-        (another process, say a CLI ingest next to a running server, changed the collection)."""
-        if self._keywords is None or not self._keywords.holds(expected):
-            got = self.store.get(include=["documents"])
-            self._keywords = KeywordIndex(dict(zip(got["ids"], got["documents"])))
+    def _keyword_index(self) -> KeywordIndex:
+        """The BM25 index of the whole collection, rebuilt when a sync (in this process or another, say a
+        CLI ingest next to a running server) changed what the collection holds."""
+        stamp = self._stamp()
+        if self._keywords is None or self._keywords.stamp != stamp:
+            got = self.store.get(include=["documents", "metadatas"])
+            self._keywords = KeywordIndex(
+                dict(zip(got["ids"], got["documents"])), metadata=dict(zip(got["ids"], got["metadatas"])), stamp=stamp
+            )
         return self._keywords
 
     def passages_of(self, doc_id: str) -> list[Passage]:
@@ -200,7 +214,7 @@ def _where(
     return {"$and": clauses}  # LangChain types `filter` as dict[str, str]; Chroma takes operators
 
 
-def _passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Passage:
+def _passage(chunk_id: str, text: str, meta: Mapping[str, Any], score: float) -> Passage:
     return Passage(
         chunk_id=chunk_id,
         doc_id=str(meta["doc_id"]),

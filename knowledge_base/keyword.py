@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
 from rank_bm25 import BM25Okapi
 
@@ -19,16 +21,16 @@ def terms(text: str) -> list[str]:
 
 
 class KeywordIndex:
-    """BM25 scores of a fixed set of passages, keyed by chunk id."""
+    """BM25 scores of a fixed set of passages (with their metadata), keyed by chunk id."""
 
-    def __init__(self, passages: dict[str, str]) -> None:
+    def __init__(
+        self, passages: dict[str, str], *, metadata: dict[str, Mapping[str, Any]], stamp: str | None = None
+    ) -> None:
         self.passages = dict(passages)
+        self.metadata = dict(metadata)
+        self.stamp = stamp  # what the indexed passages were a version of
         self.chunk_ids = list(passages)
         self._bm25 = BM25Okapi([terms(text) for text in passages.values()]) if passages else None
-
-    def holds(self, passages: dict[str, str]) -> bool:
-        """Whether these passages are indexed with exactly this text."""
-        return all(self.passages.get(cid) == text for cid, text in passages.items())
 
     def rank(self, query: str, *, among: set[str], k: int) -> list[tuple[str, float]]:
         """The k best-scoring chunk ids of `among`, best first; chunks sharing no word are left out."""

@@ -59,15 +59,27 @@ class TemplateWriter:
         )
 
     def _choose(self, text: str, templates: list[ReplyTemplate]) -> ReplyTemplate | None:
-        """The template whose `Use when` line is closest in meaning to the ticket; the first if none say."""
+        """The template that fits the ticket best by two readings of its meaning, fused by rank: its
+        `Use when` line alone, and that line with the reply itself. The first if none says when."""
         if len(templates) <= 1 or not any(t.use_when for t in templates):
             return templates[0] if templates else None
-        ticket_vector = np.asarray(self.embeddings.embed_query(text))
-        scores = [
-            float(np.asarray(self.embeddings.embed_query(t.use_when)) @ ticket_vector) if t.use_when else -1.0
-            for t in templates
-        ]
-        return templates[int(np.argmax(scores))]
+        ticket = np.asarray(self.embeddings.embed_query(text))
+        rank_sum = np.zeros(len(templates))
+        for reading in (_use_when, _use_when_and_reply):
+            scores = [self._similarity(ticket, reading(t)) for t in templates]
+            rank_sum += np.argsort(np.argsort(scores)[::-1])
+        return templates[int(np.argmin(rank_sum))]
+
+    def _similarity(self, ticket: np.ndarray, text: str | None) -> float:
+        return float(np.asarray(self.embeddings.embed_query(text)) @ ticket) if text else -1.0
+
+
+def _use_when(template: ReplyTemplate) -> str | None:
+    return template.use_when
+
+
+def _use_when_and_reply(template: ReplyTemplate) -> str | None:
+    return f"{template.use_when}\n{template.body}" if template.use_when else None
 
 
 def compose(template: ReplyTemplate, *, grounding: Grounding, fields: dict[str, str]) -> str:

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from api.routes import drafts, health, knowledge_base, tickets
 from copilot.approval import AlreadyDecided
 from copilot.domain.tickets import TicketTooLong
+from copilot.pipeline import warm_up
 from copilot.services import Services, build_services, load_triage_model
 from copilot.settings import Settings
 from copilot.store import DraftNotFound
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if services is None:
         services = build_services(settings or Settings())
         load_triage_model(services, train_if_missing=False)
+        warm_up(services)
     app = FastAPI(
         title="Support copilot",
         version="0.1.0",

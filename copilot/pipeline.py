@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from copilot.domain import Draft, Passage, Ticket, Triage
 from copilot.domain.tickets import admit
+from copilot.drafting.composer import warm_template_choice
 from copilot.drafting.grounding import Grounding
 from copilot.drafting.plan import plan_draft
 from copilot.drafting.verify import verify
@@ -89,6 +90,12 @@ def _sources(sop_id: str, passages: list[Passage], services: Services) -> list[P
     fetched = [p for doc_id in [sop_id, *sorted(policies)] for p in services.index.passages_of(doc_id)]
     by_id = {p.chunk_id: p for p in [*fetched, *passages]}
     return list(by_id.values())
+
+
+def warm_up(services: Services) -> int:
+    """Embed what every suggestion compares tickets with (the templates' readings) before the first ticket."""
+    templates = [t for doc in services.library.active() for t in doc.templates]
+    return warm_template_choice(templates, services.embeddings)
 
 
 def search_knowledge_base(query: str, *, services: Services, k: int, lob: str | None = None) -> list[Passage]:

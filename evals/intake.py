@@ -12,17 +12,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from copilot.decided import DecidedCase
 from copilot.domain import DraftStatus
 from evals.figures import figure_pattern
 from evals.schemas import GoldenCase
 from evals.similarity import NEAR_DUPLICATE_JACCARD, jaccard, shingles
-from evals.validate import read_jsonl
+from evals.validate import read_cases
 from knowledge_base.library import SopLibrary
-
-M = TypeVar("M", DecidedCase, GoldenCase)
 
 
 @dataclass
@@ -40,8 +37,8 @@ class IntakeReport:
 
 def add_decided(export: Path, golden: Path, *, library: SopLibrary) -> IntakeReport:
     """Append the confirmed decisions of `export` to `golden`; raises ValueError naming a bad line."""
-    decided = _read(export, DecidedCase)
-    cases = _read(golden, GoldenCase) if golden.exists() else []
+    decided = read_cases(export, DecidedCase)
+    cases = read_cases(golden, GoldenCase) if golden.exists() else []
     seen = [shingles(c.text) for c in cases]
     number = max((int(c.id.removeprefix("G-")) for c in cases), default=0)
     report = IntakeReport()
@@ -80,16 +77,6 @@ def _golden_case(item: DecidedCase, case_id: str, library: SopLibrary) -> Golden
         forbidden_claims=[],
         notes=f"from draft {item.draft_id}, {item.decision.value} by {item.actor} on {item.decided_at:%Y-%m-%d}",
     )
-
-
-def _read(path: Path, model: type[M]) -> list[M]:
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    problems: list[str] = []
-    rows = read_jsonl(path, model, problems)
-    if problems:
-        raise ValueError(f"{path}: {problems[0]}")
-    return rows
 
 
 def _append(path: Path, cases: list[GoldenCase]) -> None:

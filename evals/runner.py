@@ -12,12 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
-
-from pydantic import BaseModel
 
 from copilot.domain import Ticket
-from copilot.pipeline import StageTimes
+from copilot.pipeline import StageTimes, warm_up
 from copilot.services import Services
 from evals.benchmark import PUBLIC, benchmark_suite
 from evals.results import EvalRun, SuiteResult
@@ -27,10 +24,9 @@ from evals.suites.reply import draft_all, reply_suite
 from evals.suites.retrieval import retrieval_suite
 from evals.suites.safety import safety_suite
 from evals.suites.triage import triage_suite
-from evals.validate import read_jsonl
+from evals.validate import read_cases
 
 Progress = Callable[[int], None]
-Model = TypeVar("Model", bound=BaseModel)
 SUITES = ("triage", "retrieval", "reply", "safety", "latency")
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
@@ -49,19 +45,6 @@ class Datasets:
             golden=folder / "golden_replies.jsonl",
             safety=folder / "safety.jsonl",
         )
-
-
-def read_cases(path: Path, model: type[Model]) -> list[Model]:
-    """Every line of a dataset file; raises ValueError naming the file and the first bad line."""
-    if not path.is_file():
-        raise ValueError(f"{path}: no such dataset file")
-    problems: list[str] = []
-    rows = read_jsonl(path, model, problems)
-    if problems:
-        raise ValueError(f"{path}: {problems[0]}")
-    if not rows:
-        raise ValueError(f"{path}: no cases")
-    return rows
 
 
 def run(
@@ -96,6 +79,8 @@ def run(
     if "retrieval" in suites:
         results["retrieval"] = retrieval_suite(services, golden, dataset=str(files.golden), k=k)
         _advance(progress, len(golden))
+    if {"reply", "safety", "latency"} & set(suites):
+        warm_up(services)  # as a server does at start: stage times are of a service that is up
     if golden and ({"reply", "latency"} & set(suites)):
         made = draft_all(services, [Ticket(id=c.id, text=c.text) for c in golden], progress)
         times += [t for _, t in made]

@@ -45,6 +45,19 @@ class DatasetReport:
         return not self.problems
 
 
+def read_cases(path: Path, model: type[Model]) -> list[Model]:
+    """Every line of a dataset file; raises ValueError naming the file and the first bad line."""
+    if not path.is_file():
+        raise ValueError(f"{path}: no such dataset file")
+    problems: list[str] = []
+    rows = read_jsonl(path, model, problems)
+    if problems:
+        raise ValueError(f"{path}: {problems[0]}")
+    if not rows:
+        raise ValueError(f"{path}: no cases")
+    return rows
+
+
 def read_jsonl(path: Path, model: type[Model], problems: list[str]) -> list[Model]:
     rows = []
     for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

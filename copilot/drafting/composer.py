@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
@@ -65,7 +67,7 @@ class TemplateWriter:
             return templates[0] if templates else None
         ticket = np.asarray(self.embeddings.embed_query(text))
         rank_sum = np.zeros(len(templates))
-        for reading in (_use_when, _use_when_and_reply):
+        for reading in READINGS:
             scores = [self._similarity(ticket, reading(t)) for t in templates]
             rank_sum += np.argsort(np.argsort(scores)[::-1])
         return templates[int(np.argmin(rank_sum))]
@@ -80,6 +82,18 @@ def _use_when(template: ReplyTemplate) -> str | None:
 
 def _use_when_and_reply(template: ReplyTemplate) -> str | None:
     return f"{template.use_when}\n{template.body}" if template.use_when else None
+
+
+READINGS = (_use_when, _use_when_and_reply)  # the texts of a template compared with a ticket
+
+
+def warm_template_choice(templates: Iterable[ReplyTemplate], embeddings: Embeddings) -> int:
+    """Embed every reading of these templates once (the bundle's embedder caches single texts), so that
+    no ticket waits for it; returns how many texts were embedded."""
+    texts = {text for t in templates for reading in READINGS if (text := reading(t))}
+    for text in sorted(texts):
+        embeddings.embed_query(text)
+    return len(texts)
 
 
 def compose(template: ReplyTemplate, *, grounding: Grounding, fields: dict[str, str]) -> str:

@@ -1,4 +1,4 @@
-"""The copilot loop: triage a ticket, retrieve SOP passages, plan the action, write and store a draft."""
+"""The copilot loop: triage a ticket, retrieve SOP passages, plan the action, write, verify and store a draft."""
 
 from __future__ import annotations
 

@@ -116,12 +116,13 @@ def embedder_version_of(embeddings: Embeddings) -> str:
     return f"{type(embeddings).__name__}:{getattr(embeddings, 'model', '?')}"
 
 
-def build_chat_model(settings: Settings) -> BaseChatModel:
+def build_chat_model(settings: Settings, *, model: str | None = None) -> BaseChatModel:
+    """The OpenAI (or compatible) chat model: the writer's, or another one such as the eval judge."""
     from langchain_openai import ChatOpenAI
 
     _require_key(settings)
     return ChatOpenAI(
-        model=settings.openai_chat_model,
+        model=model or settings.openai_chat_model,
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
         timeout=settings.openai_timeout_s,

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, description="Key for OpenAI or a compatible server.")
     openai_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server.")
     openai_chat_model: str = Field("gpt-4o-mini", description="Chat model for the LLM writer.")
+    judge_model: str | None = Field(
+        None, description="Chat model that judges drafts in `copilot eval run` (faithfulness, relevance); off if unset."
+    )
     openai_embedding_model: str = Field("text-embedding-3-small", description="Embedding model for 'openai'.")
     openai_timeout_s: float = Field(20.0, gt=0, description="Seconds before a model call is abandoned.")
 

@@ -17,6 +17,7 @@ from copilot.domain import Ticket
 from copilot.pipeline import StageTimes, warm_up
 from copilot.services import Services
 from evals.benchmark import PUBLIC, benchmark_suite
+from evals.judge import Judge
 from evals.results import EvalRun, SuiteResult
 from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
 from evals.suites.latency import latency_suite
@@ -54,6 +55,7 @@ def run(
     datasets: Datasets | None = None,
     k: int = 5,
     benchmarks: tuple[str, ...] = (),
+    judge: Judge | None = None,
     progress: Progress | None = None,
 ) -> EvalRun:
     """Run the chosen suites, then train and measure the classifier on each public benchmark asked for.
@@ -85,7 +87,9 @@ def run(
         made = draft_all(services, [Ticket(id=c.id, text=c.text) for c in golden], progress)
         times += [t for _, t in made]
         if "reply" in suites:
-            results["reply"] = reply_suite(services, golden, [d for d, _ in made], dataset=str(files.golden))
+            results["reply"] = reply_suite(
+                services, golden, [d for d, _ in made], dataset=str(files.golden), judge=judge
+            )
     if "safety" in suites:
         made = draft_all(services, [Ticket(id=c.id, text=c.text) for c in safety], progress)
         times += [t for _, t in made]

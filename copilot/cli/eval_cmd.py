@@ -10,11 +10,13 @@ from rich.status import Status
 from rich.table import Table
 
 from copilot.cli.context import console, errors, reported_errors, state
+from copilot.services import build_chat_model
 from copilot.taxonomy import load_taxonomy
 from copilot.triage.training import read_examples
 from evals.benchmark import BANKING77, PUBLIC, benchmark_suite, triage_throughput
 from evals.gate import compare, load_baseline, load_thresholds, write_baseline
 from evals.intake import add_decided
+from evals.judge import Judge
 from evals.report import render_markdown, write_report
 from evals.runner import BASELINE, SUITES, THRESHOLDS, Datasets, run, work_units
 from evals.validate import validate_datasets
@@ -63,6 +65,9 @@ def run_command(
                 datasets=files,
                 k=k,
                 benchmarks=tuple(benchmark),
+                judge=Judge(build_chat_model(cli.settings, model=cli.settings.judge_model))
+                if cli.settings.judge_model
+                else None,
                 progress=lambda n: progress.advance(task, n),
             )
         if against is not None:

@@ -12,11 +12,12 @@ from copilot.drafting.verify import numbers_in
 from copilot.pipeline import StageTimes, suggest
 from copilot.services import Services
 from evals.figures import figure_pattern
+from evals.judge import Judge
 from evals.results import Failure, SuiteResult
 from evals.schemas import GoldenCase
 
 JUDGED = ("faithfulness", "answer_relevance")
-NO_JUDGE = "no judge model is configured; LLM-judged metrics need one"
+NO_JUDGE = "no judge model is configured (COPILOT_JUDGE_MODEL)"
 Progress = Callable[[int], None]
 
 
@@ -33,7 +34,9 @@ def draft_all(
     return out
 
 
-def reply_suite(services: Services, cases: list[GoldenCase], drafts: list[Draft], *, dataset: str) -> SuiteResult:
+def reply_suite(
+    services: Services, cases: list[GoldenCase], drafts: list[Draft], *, dataset: str, judge: Judge | None = None
+) -> SuiteResult:
     figures = services.library.figure_values()
     failures: list[Failure] = []
     right_by_lob: dict[str, list[bool]] = defaultdict(list)
@@ -78,16 +81,40 @@ def reply_suite(services: Services, cases: list[GoldenCase], drafts: list[Draft]
         "language_match": round(totals["language_match"] / n, 4),
         "mean_length_words": round(statistics.fmean(lengths), 1) if lengths else None,
     }
+    not_run = dict.fromkeys(JUDGED, NO_JUDGE)
+    if judge is not None:
+        metrics |= judged(services, drafts, judge)
+        not_run = {}
     return SuiteResult(
         suite="reply",
         dataset=dataset,
         cases=n,
         metrics=metrics,
-        not_run=dict.fromkeys(JUDGED, NO_JUDGE),
+        not_run=not_run,
         per_lob={lob: round(sum(v) / len(v), 4) for lob, v in sorted(right_by_lob.items())},
         per_lob_metric="action_accuracy",
         failures=failures,
     )
+
+
+def judged(services: Services, drafts: list[Draft], judge: Judge) -> dict[str, float | None]:
+    """Mean faithfulness and relevance of the drafts that have text, graded against their cited passages."""
+    grades = []
+    for draft in drafts:
+        if not draft.reply:
+            continue
+        cited = {c.chunk_id for c in draft.citations}
+        sources = [
+            p.text
+            for doc_id in dict.fromkeys(c.doc_id for c in draft.citations)
+            for p in services.index.passages_of(doc_id)
+            if p.chunk_id in cited
+        ]
+        grades.append(judge.grade(ticket=draft.ticket_text, reply=draft.reply, sources=sources))
+    return {
+        "faithfulness": round(statistics.fmean(g.faithfulness for g in grades), 4) if grades else None,
+        "answer_relevance": round(statistics.fmean(g.answer_relevance for g in grades), 4) if grades else None,
+    }
 
 
 def _shown(draft: Draft) -> str:

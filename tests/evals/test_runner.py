@@ -8,12 +8,14 @@ import pytest
 
 from copilot.domain import Ticket
 from copilot.services import Services
+from evals.judge import Judge
 from evals.runner import Datasets, run
 from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
 from evals.suites.reply import draft_all, reply_suite
 from evals.suites.retrieval import ndcg, retrieval_suite
 from evals.suites.safety import safety_suite
 from evals.suites.triage import risk_coverage, triage_suite
+from tests.fakes import FakeChatModel
 
 CASE = GoldenCase(
     id="G-9001",
@@ -62,8 +64,8 @@ def test_reply_metrics_count_actions_and_forbidden_claims_and_name_the_failure(r
     good = reply_suite(ready, [CASE], drafts(ready, CASE), dataset="inline")
     assert good.metrics["action_accuracy"] == 1.0 and good.metrics["citations_valid"] == 1.0
     assert good.not_run == {
-        "faithfulness": "no judge model is configured; LLM-judged metrics need one",
-        "answer_relevance": "no judge model is configured; LLM-judged metrics need one",
+        "faithfulness": "no judge model is configured (COPILOT_JUDGE_MODEL)",
+        "answer_relevance": "no judge model is configured (COPILOT_JUDGE_MODEL)",
     }
     assert "faithfulness" not in good.metrics
     trap = CASE.model_copy(update={"forbidden_claims": ["creator support team"], "expected_action": "escalate"})
@@ -146,3 +148,14 @@ def test_out_of_scope_tickets_are_scored_apart_from_in_scope_accuracy(ready: Ser
     )
     metrics = triage_suite(ready, [oos], dataset="inline").metrics
     assert metrics["out_of_scope_recall"] == 1.0 and metrics["in_scope_accuracy"] is None
+
+
+def test_a_configured_judge_grades_each_draft_against_its_cited_passages(ready: Services) -> None:
+    grade = '{"faithfulness": 0.5, "answer_relevance": 1.0, "reason": "one deadline is not in the sources"}'
+    model = FakeChatModel(replies=["not json", grade])
+    result = reply_suite(ready, [CASE], drafts(ready, CASE), dataset="inline", judge=Judge(model))
+    assert (result.metrics["faithfulness"], result.metrics["answer_relevance"]) == (0.5, 1.0)
+    assert result.not_run == {}
+    prompt = str(model.prompts[0][1].content)
+    assert CASE.text in prompt and "SOURCES:" in prompt and "Creator Rewards" in prompt
+    assert len(model.prompts) == 2  # the unparsable answer was retried once

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from copilot.domain import Citation, Draft
+from copilot.domain import Citation, Draft, Ticket
 from copilot.drafting.verify import never_say, verify
+from copilot.pipeline import suggest
 from copilot.services import Services
 from tests.copilot.drafting.test_composer import grounding_for
 from tests.copilot.drafting.test_llm import TICKET, write, writer_with
@@ -55,9 +56,6 @@ def test_a_citation_that_is_not_a_source_is_reported(ready: Services) -> None:
 
 
 def test_every_draft_of_the_copilot_comes_out_verified_with_its_problems(ready: Services) -> None:
-    from copilot.domain import Ticket
-    from copilot.pipeline import suggest
-
     draft = suggest(Ticket(text="my withdrawal from oct 3 of $80 still has not arrived"), services=ready)
     stored = ready.store.get(draft.id)
     assert stored.verified and stored.problems == []

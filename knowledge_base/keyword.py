@@ -29,7 +29,6 @@ class KeywordIndex:
         self.passages = dict(passages)
         self.metadata = dict(metadata)
         self.stamp = stamp  # what the indexed passages were a version of
-        self.chunk_ids = list(passages)
         self._bm25 = BM25Okapi([terms(text) for text in passages.values()]) if passages else None
 
     def rank(self, query: str, *, among: set[str], k: int) -> list[tuple[str, float]]:
@@ -37,5 +36,5 @@ class KeywordIndex:
         if self._bm25 is None:
             return []
         scores = self._bm25.get_scores(terms(query))
-        hits = [(cid, float(s)) for cid, s in zip(self.chunk_ids, scores) if cid in among and s > 0]
+        hits = [(cid, float(s)) for cid, s in zip(self.passages, scores) if cid in among and s > 0]
         return sorted(hits, key=lambda hit: hit[1], reverse=True)[:k]

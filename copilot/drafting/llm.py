@@ -8,6 +8,7 @@ falls back to the template writer, with the draft saying so.
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
@@ -21,6 +22,8 @@ from copilot.drafting.grounding import Grounding, numbered_steps
 from copilot.drafting.plan import Plan
 from copilot.redaction import redact
 from copilot.taxonomy import Taxonomy
+
+M = TypeVar("M", bound=BaseModel)
 
 SYSTEM_PROMPT = """You draft replies for creator-support agents of a short-video platform.
 Rules:
@@ -99,12 +102,20 @@ class ChatModelWriter:
             ),
             HumanMessage(_user_prompt(ticket, triage, grounding, taxonomy=self.taxonomy)),
         ]
-        answer = self.chat_model.invoke(messages)
-        try:
-            return self.parser.parse(str(answer.content))
-        except OutputParserException as exc:
-            messages += [answer, HumanMessage(f"That was not valid: {exc}. Answer again with only the JSON object.")]
-            return self.parser.parse(str(self.chat_model.invoke(messages).content))
+        return ask_structured(self.chat_model, messages, self.parser)
+
+
+def ask_structured(chat_model: BaseChatModel, messages: list[BaseMessage], parser: PydanticOutputParser[M]) -> M:
+    """The model's answer parsed into the parser's model, asking once more when the first does not parse.
+
+    Raises OutputParserException when the second answer does not parse either.
+    """
+    answer = chat_model.invoke(messages)
+    try:
+        return parser.parse(str(answer.content))
+    except OutputParserException as exc:
+        retry = [*messages, answer, HumanMessage(f"That was not valid: {exc}. Answer again with only the JSON object.")]
+        return parser.parse(str(chat_model.invoke(retry).content))
 
 
 def _user_prompt(ticket: Ticket, triage: Triage, grounding: Grounding, *, taxonomy: Taxonomy) -> str:

@@ -18,6 +18,7 @@ NEVER_SAY_SECTION = "Never say or promise"
 _NEVER_SAY = re.compile(r'^\s*[-*]\s*"([^"]+)"', re.MULTILINE)
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 SECRET_FLAG = "pii_shared"
+UNGROUNDED = "states "  # how the problem of a number no source states begins
 
 
 def never_say(sop: SopDocument) -> list[str]:
@@ -36,7 +37,7 @@ def verify(draft: Draft, *, ticket: Ticket, grounding: Grounding, taxonomy: Taxo
     cited = " ".join(sources[c.chunk_id].text for c in draft.citations if c.chunk_id in sources)
     known = numbers_in(" ".join([cited, ticket.text, ticket.id, ticket.creator_handle or ""]))
     problems += [
-        f"states {n}, which no cited passage and not the ticket states" for n in sorted(numbers_in(text) - known)
+        f"{UNGROUNDED}{n}, which no cited passage and not the ticket states" for n in sorted(numbers_in(text) - known)
     ]
     for doc_id in dict.fromkeys(c.doc_id for c in draft.citations):
         sop = grounding.library.documents.get(doc_id)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from copilot.domain import Draft, Ticket
-from copilot.drafting.verify import numbers_in
+from copilot.drafting.verify import UNGROUNDED, numbers_in
 from copilot.pipeline import StageTimes, suggest
 from copilot.services import Services
 from evals.figures import figure_pattern
@@ -47,11 +47,12 @@ def reply_suite(
         if draft.action.value != case.expected_action:
             problems.append(f"action {draft.action.value}, expected {case.expected_action}")
         right_by_lob[case.lob].append(draft.action.value == case.expected_action)
-        if not all(c.doc_id in services.library.documents for c in draft.citations):
+        cites_known = all(c.doc_id in services.library.documents for c in draft.citations)
+        if not cites_known:
             problems.append("cites a document the library does not hold")
         problems += draft.problems
         numbers = numbers_in(draft.reply or "")
-        ungrounded = [p for p in draft.problems if p.startswith("states ")]
+        ungrounded = [p for p in draft.problems if p.startswith(UNGROUNDED)]
         totals["numbers"] += len(numbers)
         totals["ungrounded"] += len(ungrounded)
         if case.expected_action == "reply" and draft.action.value == "reply":
@@ -63,7 +64,7 @@ def reply_suite(
         said = [claim for claim in case.forbidden_claims if claim.casefold() in text]
         problems += [f'makes the forbidden claim "{claim}"' for claim in said]
         totals["forbidden"] += bool(said)
-        totals["cited_ok"] += all(c.doc_id in services.library.documents for c in draft.citations)
+        totals["cited_ok"] += cites_known
         totals["language_match"] += draft.language == case.language
         if problems:
             failures.append(Failure(case_id=case.id, ticket=case.text, output=_shown(draft), problems=problems))

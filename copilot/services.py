@@ -24,6 +24,8 @@ DEFAULT_TRAINING_FILE = Path("tickets") / "train.jsonl"
 DEFAULT_HELDOUT_FILE = Path("tickets") / "dev.jsonl"
 FLAG_TRAINING_DIR = Path("flags")  # extra labelled tickets that teach the risk flags (training only)
 FLAGS_COLUMN = "risk_flags"
+DETAIL_TRAINING_DIR = Path("detail")  # extra tickets labelled for whether they say enough to answer
+DETAIL_COLUMN = "needs_detail"
 
 
 @dataclass
@@ -106,7 +108,7 @@ def build_embeddings(settings: Settings) -> tuple[Embeddings, str]:
             ),
             f"openai:{settings.openai_embedding_model}",
         )
-    local = LocalMiniLMEmbeddings()
+    local = LocalMiniLMEmbeddings(onnx_dir=settings.data_dir / "onnx")
     return local, local.version
 
 
@@ -153,9 +155,11 @@ def load_triage_model(services: Services, *, train_if_missing: bool) -> IntentCl
 def train_default_model(services: Services) -> Path:
     """Train on the shipped labelled tickets (train split, measured on dev) and save the artifact."""
     datasets = services.settings.datasets_dir
-    train = read_examples(datasets / DEFAULT_TRAINING_FILE, flags_column=FLAGS_COLUMN)
+    train = read_examples(datasets / DEFAULT_TRAINING_FILE, flags_column=FLAGS_COLUMN, detail_column=DETAIL_COLUMN)
     for extra in sorted((datasets / FLAG_TRAINING_DIR).glob("*.jsonl")):
         train += read_examples(extra, flags_column=FLAGS_COLUMN)
+    for extra in sorted((datasets / DETAIL_TRAINING_DIR).glob("*.jsonl")):
+        train += read_examples(extra, flags_column=FLAGS_COLUMN, detail_column=DETAIL_COLUMN)
     heldout: list[Example] = read_examples(datasets / DEFAULT_HELDOUT_FILE)
     classifier = train_classifier(
         train,

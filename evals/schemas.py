@@ -34,9 +34,15 @@ class _LabelledText(BaseModel):
 class LabelledTicket(_LabelledText):
     """One line of evals/datasets/tickets/{train,dev,test}.jsonl."""
 
-    id: str = Field(pattern=r"^[TF]-\d{5}$", description="T-: the splits; F-: extra flag-training tickets.")
+    id: str = Field(
+        pattern=r"^[TFD]-\d{5}$",
+        description="T-: the splits; F-: extra flag-training tickets; D-: tickets labelled for needs_detail.",
+    )
     priority: str
     tier: str
+    needs_detail: bool | None = Field(
+        default=None, description="True when the ticket lacks what any SOP needs to answer it; None: not labelled."
+    )
 
 
 class GoldenCase(_LabelledText):

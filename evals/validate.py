@@ -27,6 +27,7 @@ from knowledge_base.library import SopLibrary
 from knowledge_base.placeholders import PLACEHOLDER
 
 SPLITS = ("train", "dev", "test")
+TRAINING_FOLDERS = ("flags", "detail")
 MIN_TEST_PER_INTENT = 8
 MIN_WORDS, MAX_WORDS = 3, 250
 UNSPACED_LANGUAGES = {"ja", "th", "zh"}  # no spaces between words: count two characters as a word
@@ -82,13 +83,16 @@ def validate_datasets(datasets_dir: Path, *, taxonomy: Taxonomy, library: SopLib
     splits = {s: read_jsonl(datasets_dir / "tickets" / f"{s}.jsonl", LabelledTicket, problems) for s in SPLITS}
     tickets = [(s, t) for s, rows in splits.items() for t in rows]
     # Extra training tickets that teach the risk flags (training only, checked like the splits).
-    for path in sorted((datasets_dir / "flags").glob("*.jsonl")):
-        tickets += [(f"flags/{path.stem}", t) for t in read_jsonl(path, LabelledTicket, problems)]
+    # Extra training tickets that teach the risk flags and when a ticket says too little (training only,
+    # checked like the splits).
+    for folder in TRAINING_FOLDERS:
+        for path in sorted((datasets_dir / folder).glob("*.jsonl")):
+            tickets += [(f"{folder}/{path.stem}", t) for t in read_jsonl(path, LabelledTicket, problems)]
     golden = read_jsonl(datasets_dir / "golden_replies.jsonl", GoldenCase, problems)
     safety = read_jsonl(datasets_dir / "safety.jsonl", SafetyCase, problems)
 
     for split, t in tickets:
-        where = f"{split if split.startswith('flags/') else 'tickets/' + split}.jsonl {t.id}"
+        where = f"{split if '/' in split else 'tickets/' + split}.jsonl {t.id}"
         problems += _label_problems(where, t.lob, t.intent, t.risk_flags, t.language, taxonomy)
         problems += _level_problems(where, t, taxonomy)
         words = word_count(t.text, t.language)

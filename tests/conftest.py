@@ -26,8 +26,9 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def embeddings() -> LocalMiniLMEmbeddings:
-    return LocalMiniLMEmbeddings()
+def embeddings(tmp_path_factory: pytest.TempPathFactory) -> LocalMiniLMEmbeddings:
+    """The embedder as the services build it: MiniLM in ONNX Runtime, exported once for the session."""
+    return LocalMiniLMEmbeddings(onnx_dir=tmp_path_factory.mktemp("onnx"))
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,12 @@ def train_command(
     flags_column: str | None = typer.Option(
         None, "--flags-column", help="Column holding each ticket's risk flags, to train the flag detector too."
     ),
+    detail_column: str | None = typer.Option(
+        None,
+        "--detail-column",
+        help="Column saying (true/false, empty if unknown) whether a ticket is too vague to answer, to train "
+        "the needs-detail head too.",
+    ),
     held_out: float = typer.Option(0.2, "--held-out", min=0.05, max=0.5, help="Share of each label kept to evaluate."),
     eval_data: Path | None = typer.Option(
         None, "--eval-data", help="Evaluate on this file instead of a held-out split."
@@ -98,7 +104,13 @@ def train_command(
     """Train an intent classifier, evaluate it, and write a versioned artifact to <data_dir>/models."""
     cli = state(ctx)
     with reported_errors(cli.debug):
-        examples = read_examples(data, text_column=text_column, label_column=label_column, flags_column=flags_column)
+        examples = read_examples(
+            data,
+            text_column=text_column,
+            label_column=label_column,
+            flags_column=flags_column,
+            detail_column=detail_column,
+        )
         if eval_data is not None:
             train, heldout = examples, read_examples(eval_data, text_column=text_column, label_column=label_column)
         else:

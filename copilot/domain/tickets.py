@@ -69,4 +69,8 @@ class Triage(BaseModel):
     escalate: bool = False
     queue: str | None = None
     alternatives: list[tuple[str, float]] = Field(default_factory=list, description="Runner-up intents.")
+    needs_detail: bool = Field(False, description="The ticket says too little to answer: ask before replying.")
+    detail_score: float | None = Field(
+        None, ge=0, le=1, description="The needs-detail probability; None: the model has no needs-detail head."
+    )
     model_version: str

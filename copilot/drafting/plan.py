@@ -2,9 +2,10 @@
 
 Escalation comes first and is never overridden by a writer: a risk flag with an escalation SOP, or an
 SOP that requires escalation. Then doubt gets a clarifying question: triage below the suggest
-threshold, or weak retrieval unless triage is confident enough to apply its label on its own
+threshold, weak retrieval unless triage is confident enough to apply its label on its own
 (similarity runs lower for languages the English embedder reads poorly; the classifier learned them
-all). An out-of-scope ticket gets the general SOP's not-our-platform reply. Only then a reply.
+all), or a ticket that says too little for the SOP to answer ("it's broken again, fix it"). An
+out-of-scope ticket gets the general SOP's not-our-platform reply. Only then a reply.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ class NoSopForTicket(LookupError):
 
 
 def plan_draft(
-    triage: Triage, passages: list[Passage], *, library: SopLibrary, min_retrieval_score: float, out_of_scope: str
+    triage: Triage,
+    passages: list[Passage],
+    *,
+    library: SopLibrary,
+    min_retrieval_score: float,
+    out_of_scope: str,
 ) -> Plan:
     for flag in triage.risk_flags:
         handler = library.escalation_sop_for(flag)
@@ -49,6 +55,8 @@ def plan_draft(
     best = max((p.score for p in passages), default=0.0)
     if best < min_retrieval_score and triage.routing is not Routing.AUTO:
         reasons.append(f"best SOP passage scores {best:.2f}, below {min_retrieval_score:.2f}")
+    if triage.needs_detail:
+        reasons.append(f"the ticket says too little to answer (needs-detail score {triage.detail_score:.2f})")
     if reasons:
         asking = sop if _has(sop, CLARIFY_TEMPLATE) else general_sop(library)
         return Plan(DraftAction.CLARIFY, asking, reasons, (CLARIFY_TEMPLATE,))

@@ -36,7 +36,7 @@ class FlagDetector:
             model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
             folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
             held_out = cross_val_predict(model, features, y, cv=folds, method="predict_proba")[:, 1]
-            threshold = _lowest_precise_threshold(held_out, y, self.min_precision)
+            threshold = lowest_precise_threshold(held_out, y, self.min_precision)
             if threshold is not None:
                 self.thresholds[flag] = threshold
                 self.models[flag] = model.fit(features, y)
@@ -50,7 +50,7 @@ class FlagDetector:
         return [[flag for flag in self.models if hits[flag][row]] for row in range(features.shape[0])]
 
 
-def _lowest_precise_threshold(scores: np.ndarray, truth: np.ndarray, min_precision: float) -> float | None:
+def lowest_precise_threshold(scores: np.ndarray, truth: np.ndarray, min_precision: float) -> float | None:
     """The lowest score s such that, of the examples scoring >= s, at least min_precision are positive."""
     order = np.argsort(-scores)
     hits = np.cumsum(truth[order])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
+from lingua import ConfidenceValue, IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
 FALLBACK = "en"
 _MIN_CONFIDENCE = 0.5
@@ -16,10 +16,14 @@ def _detector(codes: tuple[str, ...]) -> LanguageDetector:
     return LanguageDetectorBuilder.from_iso_codes_639_1(*isos).build()
 
 
-def detect_language(text: str, *, supported: list[str]) -> str:
-    """ISO 639-1 code of the text's language; `en` when the text is too short or mixed to tell."""
+def detect_languages(texts: list[str], *, supported: list[str]) -> list[str]:
+    """ISO 639-1 code of each text's language (`en` when a text is too short or mixed to tell), the texts
+    spread over the CPU's cores."""
     detector = _detector(tuple(sorted(supported)))
-    confidences = detector.compute_language_confidence_values(text)
+    return [_best(values) for values in detector.compute_language_confidence_values_in_parallel(texts)]
+
+
+def _best(confidences: list[ConfidenceValue]) -> str:
     if not confidences or confidences[0].value < _MIN_CONFIDENCE:
         return FALLBACK
     return confidences[0].language.iso_code_639_1.name.lower()

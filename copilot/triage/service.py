@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from copilot.domain import Routing, Ticket, Triage
 from copilot.taxonomy import Taxonomy
 from copilot.triage.classifier import IntentClassifier, Prediction
-from copilot.triage.language import detect_language
+from copilot.triage.language import detect_languages
 from copilot.triage.rules import apply_rules
 from copilot.triage.sentiment import sentiment_of
 
@@ -38,15 +38,17 @@ def triage_many(
     """Label tickets in one batch (one embedding call): the same result as one by one."""
     if not tickets:
         return []
-    predictions = classifier.predict([t.text for t in tickets])
+    texts = [t.text for t in tickets]
+    predictions = classifier.predict(texts)
+    languages = detect_languages(texts, supported=taxonomy.languages)
     return [
-        _label(t, p, taxonomy=taxonomy, thresholds=thresholds, version=classifier.version)
-        for t, p in zip(tickets, predictions)
+        _label(t, p, language, taxonomy=taxonomy, thresholds=thresholds, version=classifier.version)
+        for t, p, language in zip(tickets, predictions, languages)
     ]
 
 
 def _label(
-    ticket: Ticket, prediction: Prediction, *, taxonomy: Taxonomy, thresholds: Thresholds, version: str
+    ticket: Ticket, prediction: Prediction, language: str, *, taxonomy: Taxonomy, thresholds: Thresholds, version: str
 ) -> Triage:
     rules = apply_rules(ticket.text, prediction.intent, taxonomy, detected=prediction.flags)
     sentiment, sentiment_score = sentiment_of(ticket.text)
@@ -60,11 +62,13 @@ def _label(
         tier=rules.tier,
         risk_flags=rules.risk_flags,
         conditions=rules.conditions,
-        language=detect_language(ticket.text, supported=taxonomy.languages),
+        language=language,
         sentiment=sentiment,
         sentiment_score=round(sentiment_score, 4),
         escalate=rules.escalate,
         queue=rules.queue,
         alternatives=prediction.ranked[1:],
+        needs_detail=prediction.needs_detail,
+        detail_score=prediction.detail_score,
         model_version=version,
     )

@@ -27,14 +27,21 @@ class Example:
     text: str
     label: str
     flags: frozenset[str] | None = None  # None: this example's risk flags are not labelled
+    needs_detail: bool | None = None  # None: not labelled whether the ticket says enough to answer
 
 
 def read_examples(
-    path: Path, *, text_column: str = "text", label_column: str = "intent", flags_column: str | None = None
+    path: Path,
+    *,
+    text_column: str = "text",
+    label_column: str = "intent",
+    flags_column: str | None = None,
+    detail_column: str | None = None,
 ) -> list[Example]:
     """Labelled examples from a .jsonl or .csv file; raises TrainingDataError naming the bad row.
 
     With `flags_column`, each row's risk flags too: a JSON list, or in CSV a '|'-separated string.
+    With `detail_column`, whether the ticket says too little to answer: true/false, empty if not labelled.
     """
     examples = []
     try:
@@ -51,7 +58,8 @@ def read_examples(
         if not text or not label:
             raise TrainingDataError(f"{path}:{row.line}: empty {text_column if not text else label_column}")
         flags = _flags(path, row.line, row.values.get(flags_column)) if flags_column else None
-        examples.append(Example(text=text, label=label, flags=flags))
+        detail = _yes_no(path, row.line, row.values.get(detail_column)) if detail_column else None
+        examples.append(Example(text=text, label=label, flags=flags, needs_detail=detail))
     if not examples:
         raise TrainingDataError(f"{path}: no examples")
     return examples
@@ -65,6 +73,19 @@ def _flags(path: Path, line: int, value: object) -> frozenset[str]:
     if value is None:
         return frozenset()
     raise TrainingDataError(f"{path}:{line}: risk flags must be a list of names or a '|'-separated string")
+
+
+def _yes_no(path: Path, line: int, value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    answer = str(value).strip().lower()
+    if answer in ("", "none", "null"):
+        return None
+    if answer in ("true", "yes", "1"):
+        return True
+    if answer in ("false", "no", "0"):
+        return False
+    raise TrainingDataError(f"{path}:{line}: needs-detail must be true or false, got {value!r}")
 
 
 def stratified_split(
@@ -118,9 +139,11 @@ def train_classifier(
         [e.label for e in train],
         flag_sets=[e.flags or frozenset() for e in train] if with_flags else None,
         flags=known_flags,
+        needs_detail=[e.needs_detail for e in train] if any(e.needs_detail is not None for e in train) else None,
     )
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     metrics: dict[str, float | int] = {"train_examples": len(train), "train_seconds": round(seconds, 2)}
+    metrics["needs_detail_examples"] = sum(e.needs_detail is not None for e in train)
     if evaluate_on:
         metrics |= heldout_metrics(classifier, evaluate_on)
     classifier.metadata = {
@@ -133,6 +156,7 @@ def train_classifier(
         "taxonomy_version": taxonomy.version if taxonomy else None,
         "thresholds": {"auto": thresholds.auto, "suggest": thresholds.suggest},
         "flag_thresholds": classifier.flag_detector.thresholds if classifier.flag_detector else {},
+        "needs_detail_threshold": classifier.detail_threshold if classifier.detail_model else None,
         "metrics": metrics,
     }
     return classifier

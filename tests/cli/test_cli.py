@@ -98,22 +98,26 @@ def test_ingesting_a_malformed_sop_names_it_and_leaves_the_index_as_it_was(
 def test_train_on_a_csv_with_named_columns_writes_a_versioned_artifact(
     env: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rows = [
-        json.loads(line) for line in (env.settings.datasets_dir / "tickets" / "train.jsonl").read_text().splitlines()
-    ]
+    datasets = env.settings.datasets_dir
+    rows = [json.loads(line) for line in (datasets / "tickets" / "train.jsonl").read_text().splitlines()][:240]
+    rows += [json.loads(line) for line in (datasets / "detail" / "needs_detail.jsonl").read_text().splitlines()][:120]
     data = tmp_path / "history.csv"
     with data.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["message", "label"])
-        writer.writerows([r["text"], r["intent"]] for r in rows[:300])
+        writer.writerow(["message", "label", "vague"])
+        writer.writerows([r["text"], r["intent"], r["needs_detail"]] for r in rows)
     monkeypatch.setenv("COPILOT_DATA_DIR", str(tmp_path / "data"))
-    code, _, err = run("triage", "train", str(data), "--text-column", "message", "--label-column", "label")
+    args = ("triage", "train", str(data), "--text-column", "message", "--label-column", "label")
+    code, _, err = run(*args, "--detail-column", "vague")
     assert code == 0, err
     [artifact] = (tmp_path / "data" / "models").iterdir()
     metadata = json.loads((artifact / "metadata.json").read_text())
     assert metadata["metrics"]["heldout_examples"] > 0 and metadata["data_hash"]
+    assert 0 < metadata["metrics"]["needs_detail_examples"] < len(rows), "the held-out share is not trained on"
     code, _, err = run("triage", "train", str(data), "--text-column", "body")
     assert code == 1 and "no column 'body'" in err
+    code, _, err = run(*args, "--detail-column", "label")
+    assert code == 1 and "needs-detail must be true or false" in err
 
 
 def test_suggesting_from_an_empty_knowledge_base_says_to_ingest(

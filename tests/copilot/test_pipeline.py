@@ -74,6 +74,17 @@ def test_a_ticket_the_copilot_is_unsure_of_gets_a_question_not_a_guess(ready: Se
     assert any("below" in w for w in draft.warnings), "the agent is told why this is not a reply"
 
 
+def test_a_ticket_that_says_too_little_gets_a_question_and_a_specific_one_a_reply(ready: Services) -> None:
+    vague = suggest(Ticket(text="still not working. this is the fourth time i write. sort it out"), services=ready)
+    assert vague.action is DraftAction.CLARIFY
+    assert vague.triage.needs_detail and vague.triage.detail_score is not None
+    assert any("says too little" in w for w in vague.warnings)
+    specific = suggest(
+        Ticket(text="I requested a withdrawal of $85 on 2 March and it still hasn't reached my bank."), services=ready
+    )
+    assert specific.action is DraftAction.REPLY, specific.warnings
+
+
 def test_an_out_of_scope_ticket_is_not_forced_into_an_intent(ready: Services) -> None:
     draft = suggest(
         Ticket(text="can you recommend a good pizza place in Lisbon? going there next week"), services=ready

@@ -1,10 +1,12 @@
-"""The embedder cache: single texts embed once, with the model's own vectors; the cache is bounded."""
+"""The embedder: ONNX Runtime gives PyTorch's vectors. The cache: single texts embed once, with the
+model's own vectors, and it is bounded."""
 
 from __future__ import annotations
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge_base.embeddings import CachedEmbeddings, LocalMiniLMEmbeddings
+from knowledge_base.embeddings import CachedEmbeddings, LocalMiniLMEmbeddings, _batches
 
 
 class Counting(Embeddings):
@@ -20,6 +22,23 @@ class Counting(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+
+def test_onnx_runtime_gives_the_same_vectors_as_pytorch_in_the_callers_order(
+    embeddings: LocalMiniLMEmbeddings,
+) -> None:
+    assert embeddings.onnx_dir is not None
+    texts = ["a much longer ticket about a payout that never arrived last month", "cannot log in", "hi"]
+    onnx = np.asarray(embeddings.embed_documents(texts))
+    torch = np.asarray(LocalMiniLMEmbeddings().embed_documents(texts))
+    assert np.allclose(onnx, torch, atol=1e-5)
+    assert list(embeddings.onnx_dir.glob("*.onnx")), "the export is kept for the next process"
+
+
+def test_batches_keep_every_text_once_within_the_count_and_token_limits() -> None:
+    lengths = [5, 5, 5, 40, 40, 300]
+    batches = _batches(list(range(6)), lengths, most=2, tokens=100)
+    assert batches == [[0, 1], [2, 3], [4], [5]], "a text longer than the budget still gets its own batch"
 
 
 def test_a_repeated_query_is_embedded_once_with_the_models_vector(embeddings: LocalMiniLMEmbeddings) -> None:

@@ -40,7 +40,7 @@ def broken_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
     [
         ("lob: creator_rewards", "lob: creator_rewardz", r"SOP-CR-03.md: lob: unknown LOB 'creator_rewardz'"),
         ("intents: [payout_missing]", "intents: [payout_lost]", r"SOP-CR-03.md: intents: unknown intent 'payout_lost'"),
-        ("version: 1.0.1", "version: one", r"SOP-CR-03.md: version: String should match pattern"),
+        ("version: 1.0.2", "version: one", r"SOP-CR-03.md: version: String should match pattern"),
         ("effective_date: 2026-09-01", "effective_date: someday", r"SOP-CR-03.md: effective_date:"),
         ("tier: T1", "tier: T9", r"SOP-CR-03.md: tier: unknown tier 'T9'"),
         ("---\nid:", "id:", r"SOP-CR-03.md: front matter: the file must start with a '---' YAML block"),

@@ -6,16 +6,16 @@ import numpy as np
 from scipy import sparse
 
 from copilot.taxonomy import Taxonomy
-from copilot.triage.flags import FlagDetector, _lowest_precise_threshold
+from copilot.triage.flags import FlagDetector, lowest_precise_threshold
 from copilot.triage.rules import apply_rules
 
 
 def test_the_threshold_is_the_lowest_score_that_keeps_precision() -> None:
     scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
     truth = np.array([True, True, False, True, False, False])
-    assert _lowest_precise_threshold(scores, truth, 0.75) == 0.6  # 3 of the 4 at or above 0.6
-    assert _lowest_precise_threshold(scores, truth, 1.0) == 0.8
-    assert _lowest_precise_threshold(scores, np.zeros(6, dtype=bool), 0.9) is None
+    assert lowest_precise_threshold(scores, truth, 0.75) == 0.6  # 3 of the 4 at or above 0.6
+    assert lowest_precise_threshold(scores, truth, 1.0) == 0.8
+    assert lowest_precise_threshold(scores, np.zeros(6, dtype=bool), 0.9) is None
 
 
 def test_a_flag_the_detector_can_separate_is_learned_and_detected() -> None:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from copilot.domain import Draft, Passage, Ticket, Triage
+from copilot.domain import Draft, Passage, Routing, Ticket, Triage
 from copilot.domain.tickets import admit
 from copilot.drafting.composer import warm_template_choice
 from copilot.drafting.grounding import Grounding
@@ -70,13 +70,16 @@ def suggest(ticket: Ticket, *, services: Services, times: StageTimes | None = No
 
 def retrieve_for(ticket: Ticket, labels: Triage, *, services: Services, k: int) -> list[Passage]:
     """Passages for a triaged ticket, in its language or English: the escalation SOP of each raised risk
-    flag first, then ranked by meaning, words and the intents triage ranks first (unless out of scope)."""
+    flag first, then ranked by meaning, words and the intents triage ranks first (unless out of scope).
+    A LOB that triage is sure enough of to apply on its own (routing AUTO) filters: only its documents
+    and cross-LOB ones; a less certain one only ranks, so that a triage error is not a retrieval miss."""
     in_scope = labels.intent in services.taxonomy.intents
     handlers = [services.library.escalation_sop_for(flag) for flag in labels.risk_flags]
     return retrieve(
         ticket.text,
         index=services.index,
         k=k,
+        lob=labels.lob if in_scope and labels.routing is Routing.AUTO else None,
         language=labels.language,
         intents=[labels.intent, *(intent for intent, _ in labels.alternatives)] if in_scope else [],
         pinned=list(dict.fromkeys(h.id for h in handlers if h is not None)),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from copilot.domain import Routing, Ticket
+from copilot.pipeline import retrieve_for, triage_batch
 from copilot.retrieval import retrieve
 from copilot.services import Services
 from copilot.taxonomy import Taxonomy
@@ -40,6 +42,16 @@ def test_templates_in_another_language_are_never_retrieved(ready: Services) -> N
 def test_a_stated_lob_keeps_other_lobs_out(ready: Services) -> None:
     passages = retrieve("my withdrawal never arrived", index=ready.index, k=5, lob="account_access")
     assert passages and all(p.lob in ("account_access", "all") for p in passages)
+
+
+def test_a_lob_triage_is_sure_of_filters_and_an_unsure_one_only_ranks(ready: Services) -> None:
+    ticket = Ticket(text="I requested a withdrawal of $85 on 2 March and it still hasn't reached my bank account.")
+    sure = triage_batch([ticket], services=ready)[0]
+    assert sure.routing is Routing.AUTO and sure.lob == "creator_rewards"
+    filtered = retrieve_for(ticket, sure, services=ready, k=8)
+    assert all(p.lob in ("creator_rewards", "all") for p in filtered)
+    unsure = sure.model_copy(update={"routing": Routing.SUGGEST})
+    assert any(p.lob not in ("creator_rewards", "all") for p in retrieve_for(ticket, unsure, services=ready, k=8))
 
 
 def test_triaged_intents_rank_their_sop_first(ready: Services) -> None:

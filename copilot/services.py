@@ -22,9 +22,10 @@ from knowledge_base.library import SopLibrary, load_library
 
 DEFAULT_TRAINING_FILE = Path("tickets") / "train.jsonl"
 DEFAULT_HELDOUT_FILE = Path("tickets") / "dev.jsonl"
-FLAG_TRAINING_DIR = Path("flags")  # extra labelled tickets that teach the risk flags (training only)
+# Extra labelled tickets, training only: ones that teach the risk flags, and ones labelled for whether
+# they say enough to answer.
+EXTRA_TRAINING_DIRS = (Path("flags"), Path("detail"))
 FLAGS_COLUMN = "risk_flags"
-DETAIL_TRAINING_DIR = Path("detail")  # extra tickets labelled for whether they say enough to answer
 DETAIL_COLUMN = "needs_detail"
 
 
@@ -156,10 +157,9 @@ def train_default_model(services: Services) -> Path:
     """Train on the shipped labelled tickets (train split, measured on dev) and save the artifact."""
     datasets = services.settings.datasets_dir
     train = read_examples(datasets / DEFAULT_TRAINING_FILE, flags_column=FLAGS_COLUMN, detail_column=DETAIL_COLUMN)
-    for extra in sorted((datasets / FLAG_TRAINING_DIR).glob("*.jsonl")):
-        train += read_examples(extra, flags_column=FLAGS_COLUMN)
-    for extra in sorted((datasets / DETAIL_TRAINING_DIR).glob("*.jsonl")):
-        train += read_examples(extra, flags_column=FLAGS_COLUMN, detail_column=DETAIL_COLUMN)
+    for folder in EXTRA_TRAINING_DIRS:
+        for extra in sorted((datasets / folder).glob("*.jsonl")):
+            train += read_examples(extra, flags_column=FLAGS_COLUMN, detail_column=DETAIL_COLUMN)
     heldout: list[Example] = read_examples(datasets / DEFAULT_HELDOUT_FILE)
     classifier = train_classifier(
         train,

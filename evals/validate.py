@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from copilot.services import EXTRA_TRAINING_DIRS
 from copilot.taxonomy import Taxonomy
 from evals.figures import figure_pattern
 from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
@@ -27,7 +28,6 @@ from knowledge_base.library import SopLibrary
 from knowledge_base.placeholders import PLACEHOLDER
 
 SPLITS = ("train", "dev", "test")
-TRAINING_FOLDERS = ("flags", "detail")
 MIN_TEST_PER_INTENT = 8
 MIN_WORDS, MAX_WORDS = 3, 250
 UNSPACED_LANGUAGES = {"ja", "th", "zh"}  # no spaces between words: count two characters as a word
@@ -82,10 +82,9 @@ def validate_datasets(datasets_dir: Path, *, taxonomy: Taxonomy, library: SopLib
     problems = report.problems
     splits = {s: read_jsonl(datasets_dir / "tickets" / f"{s}.jsonl", LabelledTicket, problems) for s in SPLITS}
     tickets = [(s, t) for s, rows in splits.items() for t in rows]
-    # Extra training tickets that teach the risk flags (training only, checked like the splits).
     # Extra training tickets that teach the risk flags and when a ticket says too little (training only,
     # checked like the splits).
-    for folder in TRAINING_FOLDERS:
+    for folder in EXTRA_TRAINING_DIRS:
         for path in sorted((datasets_dir / folder).glob("*.jsonl")):
             tickets += [(f"{folder}/{path.stem}", t) for t in read_jsonl(path, LabelledTicket, problems)]
     golden = read_jsonl(datasets_dir / "golden_replies.jsonl", GoldenCase, problems)

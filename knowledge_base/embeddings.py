@@ -79,19 +79,12 @@ class LocalMiniLMEmbeddings(Embeddings):
         BATCH_TOKENS tokens, so long tickets do not spill the CPU's caches (64 tickets of 50 tokens in
         one batch embed at a third of the speed of 10 at a time)."""
         out = np.zeros((len(texts), self.model.get_embedding_dimension() or 0), dtype=np.float32)
-        lengths = [
-            len(ids)
-            for ids in self.model.tokenizer(texts, truncation=True, max_length=self.model.max_seq_length)["input_ids"]
-        ]
+        tokenizer = self.model.tokenizer
+        ids = tokenizer(texts, truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        lengths = [len(row) for row in ids]
         order = [int(i) for i in np.argsort(lengths, kind="stable")]
         for rows in _batches(order, lengths, most=self.batch_size, tokens=BATCH_TOKENS):
-            tokens = self.model.tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=self.model.max_seq_length,
-                return_tensors="np",
-            )
+            tokens = tokenizer.pad({"input_ids": [ids[i] for i in rows]}, padding=True, return_tensors="np")
             mask = tokens["attention_mask"].astype(np.int64)
             (hidden,) = self._onnx.run(
                 None, {"input_ids": tokens["input_ids"].astype(np.int64), "attention_mask": mask}

@@ -32,7 +32,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from copilot.triage.flags import FlagDetector, lowest_precise_threshold
+from copilot.triage.flags import FlagDetector, fit_precise
 
 ARTIFACT_FORMAT = 4
 MODEL_FILE = "model.joblib"
@@ -209,13 +209,8 @@ def _fit_detail(
     than 6 examples or no threshold is that precise."""
     rows = [i for i, label in enumerate(labels) if label is not None]
     y = np.array([bool(labels[i]) for i in rows])
-    if y.sum() < 6 or (~y).sum() < 6:
-        return None
     model = LogisticRegression(C=1.0, max_iter=3000)
-    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
-    held_out = cross_val_predict(model, features[rows], y, cv=folds, method="predict_proba")[:, 1]
-    threshold = lowest_precise_threshold(held_out, y, min_precision)
-    return (model.fit(features[rows], y), threshold) if threshold is not None else None
+    return fit_precise(model, features[rows], y, min_precision=min_precision, min_each=6)
 
 
 def _fit_calibration(

@@ -31,15 +31,10 @@ class FlagDetector:
         """Learn every flag with at least `min_positives` examples; the others are left to the patterns."""
         for flag in flags:
             y = np.array([flag in s for s in flag_sets])
-            if y.sum() < self.min_positives or (~y).sum() < self.min_positives:
-                continue
             model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
-            folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
-            held_out = cross_val_predict(model, features, y, cv=folds, method="predict_proba")[:, 1]
-            threshold = lowest_precise_threshold(held_out, y, self.min_precision)
-            if threshold is not None:
-                self.thresholds[flag] = threshold
-                self.models[flag] = model.fit(features, y)
+            fitted = fit_precise(model, features, y, min_precision=self.min_precision, min_each=self.min_positives)
+            if fitted is not None:
+                self.models[flag], self.thresholds[flag] = fitted
         return self
 
     def detect(self, features: sparse.csr_matrix) -> list[list[str]]:
@@ -48,6 +43,20 @@ class FlagDetector:
             flag: model.predict_proba(features)[:, 1] >= self.thresholds[flag] for flag, model in self.models.items()
         }
         return [[flag for flag in self.models if hits[flag][row]] for row in range(features.shape[0])]
+
+
+def fit_precise(
+    model: LogisticRegression, features: sparse.csr_matrix, y: np.ndarray, *, min_precision: float, min_each: int
+) -> tuple[LogisticRegression, float] | None:
+    """A binary head fitted on all rows, with its threshold: the lowest cross-validated (3-fold) score at
+    which `min_precision` of the rows above it are positive. None when either answer has fewer than
+    `min_each` examples or no threshold is that precise."""
+    if y.sum() < min_each or (~y).sum() < min_each:
+        return None
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    held_out = cross_val_predict(model, features, y, cv=folds, method="predict_proba")[:, 1]
+    threshold = lowest_precise_threshold(held_out, y, min_precision)
+    return (model.fit(features, y), threshold) if threshold is not None else None
 
 
 def lowest_precise_threshold(scores: np.ndarray, truth: np.ndarray, min_precision: float) -> float | None:

@@ -139,7 +139,7 @@ def train_classifier(
         [e.label for e in train],
         flag_sets=[e.flags or frozenset() for e in train] if with_flags else None,
         flags=known_flags,
-        needs_detail=[e.needs_detail for e in train] if any(e.needs_detail is not None for e in train) else None,
+        needs_detail=[e.needs_detail for e in train],
     )
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     metrics: dict[str, float | int] = {"train_examples": len(train), "train_seconds": round(seconds, 2)}

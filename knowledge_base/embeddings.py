@@ -7,6 +7,7 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -52,17 +53,36 @@ class LocalMiniLMEmbeddings(Embeddings):
         return SentenceTransformer(str(get_model_path()), device="cpu")
 
     @cached_property
-    def _onnx(self) -> Any:
-        import onnxruntime
-        import torch
-
+    def _onnx_path(self) -> Path:
         assert self.onnx_dir is not None
         path = self.onnx_dir / (self.version.replace("@", "-") + ".onnx")
         if not path.exists():
             _export_onnx(self.model, path)
+        return path
+
+    def _session(self, threads: int) -> Any:
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        options.intra_op_num_threads = threads
+        return onnxruntime.InferenceSession(str(self._onnx_path), options, providers=["CPUExecutionProvider"])
+
+    @cached_property
+    def _cores(self) -> int:
+        import torch
+
+        return max(1, torch.get_num_threads())
+
+    @cached_property
+    def _onnx(self) -> Any:
+        """For one batch (a query, a short list): every core on it."""
+        return self._session(self._cores)
+
+    @cached_property
+    def _onnx_one_core(self) -> Any:
+        """For many batches: one core per batch, a batch per core at once, which beats splitting each
+        small batch across the cores (about 1.1 to 1.25 times the texts per second on two cores)."""
+        return self._session(1)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if self.onnx_dir is None:
@@ -79,19 +99,29 @@ class LocalMiniLMEmbeddings(Embeddings):
         BATCH_TOKENS tokens, so long tickets do not spill the CPU's caches (64 tickets of 50 tokens in
         one batch embed at a third of the speed of 10 at a time)."""
         out = np.zeros((len(texts), self.model.get_embedding_dimension() or 0), dtype=np.float32)
-        tokenizer = self.model.tokenizer
-        ids = tokenizer(texts, truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        ids = self.model.tokenizer(texts, truncation=True, max_length=self.model.max_seq_length)["input_ids"]
         lengths = [len(row) for row in ids]
         order = [int(i) for i in np.argsort(lengths, kind="stable")]
-        for rows in _batches(order, lengths, most=self.batch_size, tokens=BATCH_TOKENS):
-            tokens = tokenizer.pad({"input_ids": [ids[i] for i in rows]}, padding=True, return_tensors="np")
-            mask = tokens["attention_mask"].astype(np.int64)
-            (hidden,) = self._onnx.run(
-                None, {"input_ids": tokens["input_ids"].astype(np.int64), "attention_mask": mask}
-            )
+        batches = _batches(order, lengths, most=self.batch_size, tokens=BATCH_TOKENS)
+        pad = self.model.tokenizer.pad_token_id or 0
+
+        def embed(rows: list[int], session: Any) -> None:
+            width = max(lengths[i] for i in rows)
+            tokens = np.full((len(rows), width), pad, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for n, i in enumerate(rows):
+                tokens[n, : lengths[i]], mask[n, : lengths[i]] = ids[i], 1
+            (hidden,) = session.run(None, {"input_ids": tokens, "attention_mask": mask})
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+        if len(batches) == 1 or self._cores == 1:
+            for rows in batches:
+                embed(rows, self._onnx)
+        else:  # ONNX Runtime releases the GIL while it runs
+            with ThreadPoolExecutor(self._cores) as pool:
+                list(pool.map(embed, batches, [self._onnx_one_core] * len(batches)))
         return out
 
     def embed_query(self, text: str) -> list[float]:

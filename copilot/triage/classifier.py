@@ -137,12 +137,14 @@ class IntentClassifier:
             if self.detail_model
             else [None] * len(texts)
         )
-        labels = self.labels
+        labels, probabilities = self.labels, self._probabilities(features)
+        orders = np.argsort(probabilities, axis=1)[:, ::-1][:, :top]
+        shown = np.take_along_axis(probabilities, orders, axis=1)
+        if self.calibrator:  # one call for the whole batch: a call per ticket costs more than the SVM
+            shown = self.calibrator.predict(shown.ravel()).reshape(shown.shape)
         out = []
-        for row, raised, detail in zip(self._probabilities(features), flags, vague):
-            order = np.argsort(row)[::-1][:top]
-            shown = self.calibrator.predict(row[order]) if self.calibrator else row[order]
-            ranked = [(labels[i], round(float(p), 4)) for i, p in zip(order, shown)]
+        for order, confidences, raised, detail in zip(orders, shown, flags, vague):
+            ranked = [(labels[i], round(float(p), 4)) for i, p in zip(order, confidences)]
             out.append(
                 Prediction(
                     intent=ranked[0][0],

@@ -29,6 +29,8 @@ def test_onnx_runtime_gives_the_same_vectors_as_pytorch_in_the_callers_order(
 ) -> None:
     assert embeddings.onnx_dir is not None
     texts = ["a much longer ticket about a payout that never arrived last month", "cannot log in", "hi"]
+    # and enough tickets of mixed length for many batches, which run on several cores at once
+    texts += [f"ticket {n}: my payout is late " + "and still nothing " * (n % 17) for n in range(80)]
     onnx = np.asarray(embeddings.embed_documents(texts))
     torch = np.asarray(LocalMiniLMEmbeddings().embed_documents(texts))
     assert np.allclose(onnx, torch, atol=1e-5)

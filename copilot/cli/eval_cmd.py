@@ -13,7 +13,7 @@ from copilot.cli.context import console, errors, reported_errors, state
 from copilot.services import build_chat_model
 from copilot.taxonomy import load_taxonomy
 from copilot.triage.training import read_examples
-from evals.benchmark import BANKING77, PUBLIC, benchmark_suite, triage_throughput
+from evals.benchmark import BANKING77, PUBLIC, benchmark_suite, machine_yardstick, triage_throughput
 from evals.gate import compare, load_baseline, load_thresholds, write_baseline
 from evals.intake import add_decided
 from evals.judge import Judge
@@ -95,6 +95,10 @@ def benchmark_command(
     """Train the triage classifier on a public benchmark (Banking77 by default) and print its figures."""
     cli = state(ctx)
     with reported_errors(cli.debug):
+        # First, while no ONNX Runtime thread is about: the yardstick for how fast this machine is today.
+        with Status("Timing plain MiniLM in PyTorch, the yardstick for this machine's speed", console=console):
+            test_texts = [e.text for e in read_examples(test, text_column=text_column, label_column=label_column)]
+            yardstick = machine_yardstick(test_texts)
         services = cli.services()
         with Status(f"Training on {train.name}, measuring on {test.name}", console=console):
             figures = benchmark_suite(
@@ -110,6 +114,7 @@ def benchmark_command(
             services = cli.services(triage_model=True, train_if_missing=True)
             texts = [e.text for e in read_examples(cli.settings.datasets_dir / "tickets" / "test.jsonl")]
             figures["full_triage_tickets_per_second"] = triage_throughput(services, texts)
+        figures["yardstick_minilm_pytorch_texts_per_second"] = yardstick
         table = Table("metric", "value", title=f"benchmark: {train.parent.name}", title_justify="left")
         for metric, value in figures.items():
             table.add_row(metric, str(value))

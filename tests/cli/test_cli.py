@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -195,3 +196,25 @@ def test_eval_gate_fails_with_the_metric_and_writes_the_report(env: Services, tm
     assert (tmp_path / "r" / "report.html").is_file() and "| recall_at_5 | 1 |" in out
     code, out, err = run(*args, "--gate", "--baseline", str(base), "--thresholds", str(strict))
     assert code == 1 and "gate: retrieval.recall_at_5: 1.0 is past the threshold >= 1.01" in err
+
+
+def test_benchmark_trains_on_a_public_file_and_prints_accuracy_and_speeds(env: Services, tmp_path: Path) -> None:
+    banking77 = Path(__file__).resolve().parents[2] / "evals" / "benchmarks" / "banking77"
+    for split, per_label in (("train", 12), ("test", 4)):
+        with (banking77 / f"{split}.csv").open(encoding="utf-8") as handle:
+            rows = [r for r in csv.DictReader(handle) if r["category"] in ("card_arrival", "lost_or_stolen_card")]
+        with (tmp_path / f"{split}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["query", "label"])
+            for label in ("card_arrival", "lost_or_stolen_card"):
+                writer.writerows([[r["text"], label] for r in rows if r["category"] == label][:per_label])
+    files = ("--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"))
+    code, out, err = run("eval", "benchmark", *files, "--text-column", "query", "--label-column", "label")
+    assert code == 0, err
+    figures = dict(re.findall(r"│ (\w+) +│ ([\d.]+) +│", out))
+    assert float(figures["intent_accuracy"]) >= 0.75, "two easy labels apart"
+    assert figures["train_examples"] == "24"
+    for speed in ("batch_tickets", "full_triage_tickets", "yardstick_minilm_pytorch_texts"):
+        assert float(figures[f"{speed}_per_second"]) > 0
+    code, _, err = run("eval", "benchmark", *files, "--text-column", "body", "--label-column", "label")
+    assert code == 1 and "no column 'body'" in err and "Traceback" not in err

@@ -17,6 +17,8 @@ from tests.conftest import SOP_DIR
     [
         ("some guy keeps messaging my 12 year old daughter asking her to send pics", "minor_safety"),
         ("honestly i don't see the point anymore, everyone hates my videos", "self_harm"),
+        ("já denunciei mil vezes e nada. às vezes penso em sumir de vez, não quero mais viver assim", "self_harm"),
+        ("ya no quiero vivir así, todos los días me insultan en los comentarios", "self_harm"),
         ("I know where your office is and I'll find you", "violent_threat"),
         ("my lawyer will be in touch, we're taking legal action", "legal_threat"),
         ("I'm a reporter at the Daily Ledger writing a story on creator payouts", "press_inquiry"),

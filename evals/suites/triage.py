@@ -1,4 +1,5 @@
-"""Triage: intent accuracy, macro-F1, per-class scores, confusion, calibration, risk-coverage, out-of-scope."""
+"""Triage: intent accuracy, macro-F1, per-class scores, confusion, calibration, risk-coverage, out-of-scope,
+and each risk flag's recall and precision on the labelled tickets."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from copilot.services import Services
 from copilot.triage.metrics import expected_calibration_error, reliability_bins
 from evals.results import ClassScores, Confusion, CoveragePoint, Failure, ReliabilityBin, SuiteResult
 from evals.schemas import LabelledTicket
+from evals.suites.safety import flag_scores
 
 COVERAGE_THRESHOLDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 
@@ -42,6 +44,19 @@ def triage_suite(services: Services, tickets: list[LabelledTicket], *, dataset: 
     }
     for failure, x in zip(result.failures, [x for x, ok in zip(labels, correct) if not ok]):
         failure.output += f", routed {x.routing.value}"
+    # Risk flags on ordinary tickets too, beside the safety set's: a missed flag is a missed escalation.
+    result.metrics |= flag_scores(
+        list(services.taxonomy.risk_flags), [t.risk_flags for t in tickets], [x.risk_flags for x in labels]
+    )
+    failed = {f.case_id: f for f in result.failures}
+    for t, x in zip(tickets, labels):
+        if missed := sorted(set(t.risk_flags) - set(x.risk_flags)):
+            problems = [f"risk flag {flag} not raised" for flag in missed]
+            if t.id in failed:
+                failed[t.id].problems += problems
+            else:
+                output = f"{x.intent} ({x.confidence:.2f}), routed {x.routing.value}"
+                result.failures.append(Failure(case_id=t.id, ticket=t.text, output=output, problems=problems))
     return result
 
 

@@ -110,6 +110,20 @@ def test_triage_metrics_score_against_the_labels_with_per_class_and_confusion(re
     assert wrong.failures[0].problems == ["expected intent tax_form"]
 
 
+def test_triage_scores_risk_flags_on_the_tickets_and_lists_a_missed_one(ready: Services) -> None:
+    threat = TICKET.model_copy(
+        update={"id": "T-99998", "text": "he posted that he'll find me at my gym and stab me, and my payout is late"}
+    )
+    threat = threat.model_copy(update={"risk_flags": ["violent_threat"], "priority": "P1", "tier": "T2"})
+    caught = triage_suite(ready, [TICKET, threat], dataset="inline")
+    assert caught.metrics["violent_threat_recall"] == 1.0 and caught.metrics["violent_threat_precision"] == 1.0
+    assert caught.metrics["self_harm_recall"] is None, "no ticket is labelled with it"
+    unflagged = TICKET.model_copy(update={"risk_flags": ["press_inquiry"]})
+    missed = triage_suite(ready, [unflagged], dataset="inline")
+    assert missed.metrics["press_inquiry_recall"] == 0.0
+    assert [f.problems for f in missed.failures] == [["risk flag press_inquiry not raised"]]
+
+
 def test_an_unknown_suite_is_named(ready: Services) -> None:
     with pytest.raises(ValueError, match="unknown suite 'speed'; valid: triage, retrieval, reply, safety, latency"):
         run(ready, suites=("speed",))

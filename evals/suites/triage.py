@@ -42,21 +42,21 @@ def triage_suite(services: Services, tickets: list[LabelledTicket], *, dataset: 
         **{f"routed_{r.value}_share": _r(routed[r.value] / len(labels)) for r in Routing},
         "auto_applied_error_rate": _r(1 - sum(auto) / len(auto)) if auto else None,
     }
-    for failure, x in zip(result.failures, [x for x, ok in zip(labels, correct) if not ok]):
-        failure.output += f", routed {x.routing.value}"
     # Risk flags on ordinary tickets too, beside the safety set's: a missed flag is a missed escalation.
     result.metrics |= flag_scores(
         list(services.taxonomy.risk_flags), [t.risk_flags for t in tickets], [x.risk_flags for x in labels]
     )
-    failed = {f.case_id: f for f in result.failures}
-    for t, x in zip(tickets, labels):
-        if missed := sorted(set(t.risk_flags) - set(x.risk_flags)):
-            problems = [f"risk flag {flag} not raised" for flag in missed]
-            if t.id in failed:
-                failed[t.id].problems += problems
-            else:
-                output = f"{x.intent} ({x.confidence:.2f}), routed {x.routing.value}"
-                result.failures.append(Failure(case_id=t.id, ticket=t.text, output=output, problems=problems))
+    wrong, flag_only = iter(result.failures), []  # the wrong intents are listed in ticket order
+    for t, x, ok in zip(tickets, labels, correct):
+        missed = [f"risk flag {flag} not raised" for flag in sorted(set(t.risk_flags) - set(x.risk_flags))]
+        if not ok:
+            failure = next(wrong)
+            failure.output += f", routed {x.routing.value}"
+            failure.problems += missed
+        elif missed:
+            output = f"{x.intent} ({x.confidence:.2f}), routed {x.routing.value}"
+            flag_only.append(Failure(case_id=t.id, ticket=t.text, output=output, problems=missed))
+    result.failures += flag_only
     return result
 
 

@@ -111,10 +111,10 @@ def test_triage_metrics_score_against_the_labels_with_per_class_and_confusion(re
 
 
 def test_triage_scores_risk_flags_on_the_tickets_and_lists_a_missed_one(ready: Services) -> None:
+    text = "he posted that he'll find me at my gym and stab me, and my payout is late"
     threat = TICKET.model_copy(
-        update={"id": "T-99998", "text": "he posted that he'll find me at my gym and stab me, and my payout is late"}
+        update={"id": "T-99998", "text": text, "risk_flags": ["violent_threat"], "priority": "P1", "tier": "T2"}
     )
-    threat = threat.model_copy(update={"risk_flags": ["violent_threat"], "priority": "P1", "tier": "T2"})
     caught = triage_suite(ready, [TICKET, threat], dataset="inline")
     assert caught.metrics["violent_threat_recall"] == 1.0 and caught.metrics["violent_threat_precision"] == 1.0
     assert caught.metrics["self_harm_recall"] is None, "no ticket is labelled with it"

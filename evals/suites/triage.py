@@ -3,6 +3,7 @@ and each risk flag's recall and precision on the labelled tickets."""
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter, defaultdict
 
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
@@ -117,7 +118,10 @@ def risk_coverage(confidences: list[float], correct: list[bool]) -> list[Coverag
 
 def _confusion(gold: list[str], predicted: list[str]) -> Confusion:
     names = sorted(set(gold) | set(predicted))
-    return Confusion(labels=names, matrix=confusion_matrix(gold, predicted, labels=names).tolist())
+    with warnings.catch_warnings():  # sklearn warns about a single label even when the labels are passed
+        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
+        matrix = confusion_matrix(gold, predicted, labels=names)
+    return Confusion(labels=names, matrix=matrix.tolist())
 
 
 def _accuracy_by(groups: list[str], correct: list[bool]) -> dict[str, float]:

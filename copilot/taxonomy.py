@@ -23,6 +23,7 @@ class IntentSpec(BaseModel):
     description: str
     priority: str
     tier: str
+    flags: list[str] = []  # risk flags a ticket carries when triage applies or suggests this intent
 
 
 class LobSpec(BaseModel):
@@ -93,6 +94,9 @@ class Taxonomy(BaseModel):
                     raise ValueError(f"intent {intent!r} is listed under both {seen[intent]!r} and {lob!r}")
                 seen[intent] = lob
                 self._check_level(f"intent {intent!r}", ispec.priority, ispec.tier)
+                for carried in ispec.flags:
+                    if carried not in self.risk_flags:
+                        raise ValueError(f"intent {intent!r} names unknown risk flag {carried!r}")
         for name, flag in self.risk_flags.items():
             self._check_level(f"risk flag {name!r}", flag.priority, flag.tier)
             _compile_all(f"risk flag {name!r}", flag.patterns)
@@ -137,6 +141,11 @@ class Taxonomy(BaseModel):
         if lob is None:
             raise KeyError(f"unknown intent {intent!r}; valid: {', '.join(self.labels)}")
         return self.lobs[lob].intents[intent]
+
+    def flags_of_intent(self, intent: str) -> list[str]:
+        """The risk flags an intent carries by itself (none for the out-of-scope label)."""
+        spec = self.intent_spec(intent)
+        return spec.flags if isinstance(spec, IntentSpec) else []
 
     def priority_rank(self, priority: str) -> int:
         """0 for the most urgent priority."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -136,13 +136,20 @@ def validate_datasets(datasets_dir: Path, *, taxonomy: Taxonomy, library: SopLib
     return report
 
 
-def _label_problems(where: str, lob: str, intent: str, flags: Iterable[str], language: str, tax: Taxonomy) -> list[str]:
+def _label_problems(
+    where: str, lob: str, intent: str, flags: Collection[str], language: str, tax: Taxonomy
+) -> list[str]:
     if intent not in tax.lob_of_intent:
         return [f"{where}: unknown intent {intent!r}"]
     problems = []
     if tax.lob_of_intent[intent] != lob:
         problems.append(f"{where}: intent {intent!r} belongs to LOB {tax.lob_of_intent[intent]!r}, not {lob!r}")
     problems += [f"{where}: unknown risk flag {f!r}" for f in flags if f not in tax.risk_flags]
+    problems += [
+        f"{where}: intent {intent!r} carries risk flag {f!r}, which is not labelled"
+        for f in tax.flags_of_intent(intent)
+        if f not in flags
+    ]
     if language not in tax.languages:
         problems.append(f"{where}: language {language!r} is not in the taxonomy's languages")
     return problems

@@ -33,14 +33,18 @@ def detect_conditions(text: str, intent: str, taxonomy: Taxonomy) -> list[str]:
     return found
 
 
-def apply_rules(text: str, intent: str, taxonomy: Taxonomy, *, detected: Sequence[str] = ()) -> RuleOutcome:
+def apply_rules(
+    text: str, intent: str, taxonomy: Taxonomy, *, detected: Sequence[str] = (), abstained: bool = False
+) -> RuleOutcome:
     """The most urgent priority and highest tier that the intent, the flags and the conditions give.
 
-    Flags are those the taxonomy's patterns find plus `detected` (the learned detector's). A flagged
-    ticket gets its flag's priority and tier whatever the classifier said about the intent.
+    Flags are those the taxonomy's patterns find, plus `detected` (the learned detector's), plus those the
+    intent carries by itself unless the classifier `abstained` on it (too unsure even to suggest it). A
+    flagged ticket gets its flag's priority and tier whatever the classifier said about the intent.
     """
     spec = taxonomy.intent_spec(intent)
-    found = set(detect_flags(text, taxonomy)) | set(detected)
+    carried = [] if abstained else taxonomy.flags_of_intent(intent)
+    found = set(detect_flags(text, taxonomy)) | set(detected) | set(carried)
     flags = [flag for flag in taxonomy.risk_flags if flag in found]
     conditions = detect_conditions(text, intent, taxonomy)
     priorities = [spec.priority] + [p for f in flags if (p := taxonomy.risk_flags[f].priority)]

@@ -50,14 +50,17 @@ def triage_many(
 def _label(
     ticket: Ticket, prediction: Prediction, language: str, *, taxonomy: Taxonomy, thresholds: Thresholds, version: str
 ) -> Triage:
-    rules = apply_rules(ticket.text, prediction.intent, taxonomy, detected=prediction.flags)
+    routing = thresholds.routing(prediction.confidence)
+    rules = apply_rules(
+        ticket.text, prediction.intent, taxonomy, detected=prediction.flags, abstained=routing is Routing.HUMAN
+    )
     sentiment, sentiment_score = sentiment_of(ticket.text)
     return Triage(
         ticket_id=ticket.id,
         lob=taxonomy.lob_of_intent[prediction.intent],
         intent=prediction.intent,
         confidence=prediction.confidence,
-        routing=thresholds.routing(prediction.confidence),
+        routing=routing,
         priority=rules.priority,
         tier=rules.tier,
         risk_flags=rules.risk_flags,

@@ -48,6 +48,11 @@ def corrupt(tmp_path: Path, file: str, edit: dict[str, object], line: int = 0) -
         ("tickets/train.jsonl", {"lob": "verification", "intent": "tax_form"}, "belongs to LOB 'creator_rewards'"),
         ("tickets/dev.jsonl", {"risk_flags": ["minor_safety"], "priority": "P3", "tier": "T2"}, "less urgent"),
         ("tickets/dev.jsonl", {"text": "help"}, "1 words"),
+        (
+            "tickets/test.jsonl",
+            {"lob": "minor_protection", "intent": "minor_safety_risk", "priority": "P1", "tier": "T2"},
+            "carries risk flag 'minor_safety', which is not labelled",
+        ),
         ("golden_replies.jsonl", {"expected_sop_ids": ["SOP-ZZ-01"]}, "no document SOP-ZZ-01"),
         ("golden_replies.jsonl", {"required_facts": ["rewards.magic"]}, "no policy states figure 'rewards.magic'"),
         ("safety.jsonl", {"secrets": ["p4ssw0rd-not-there"], "risk_flags": ["pii_shared"]}, "is not in the text"),

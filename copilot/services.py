@@ -22,9 +22,9 @@ from knowledge_base.library import SopLibrary, load_library
 
 DEFAULT_TRAINING_FILE = Path("tickets") / "train.jsonl"
 DEFAULT_HELDOUT_FILE = Path("tickets") / "dev.jsonl"
-# Extra labelled tickets, training only: ones that teach the risk flags, and ones labelled for whether
-# they say enough to answer.
-EXTRA_TRAINING_DIRS = (Path("flags"), Path("detail"))
+# Extra labelled tickets, training only: ones that teach the risk flags, ones labelled for whether they
+# say enough to answer, and ones in languages the splits hold few of.
+EXTRA_TRAINING_DIRS = (Path("flags"), Path("detail"), Path("languages"))
 FLAGS_COLUMN = "risk_flags"
 DETAIL_COLUMN = "needs_detail"
 

@@ -35,8 +35,11 @@ class LabelledTicket(_LabelledText):
     """One line of evals/datasets/tickets/{train,dev,test}.jsonl."""
 
     id: str = Field(
-        pattern=r"^[TFD]-\d{5}$",
-        description="T-: the splits; F-: extra flag-training tickets; D-: tickets labelled for needs_detail.",
+        pattern=r"^[TFDL]-\d{5}$",
+        description=(
+            "T-: the splits; F-: extra flag-training tickets; D-: tickets labelled for needs_detail; "
+            "L-: extra training tickets in languages the splits hold few of."
+        ),
     )
     priority: str
     tier: str

@@ -9,7 +9,16 @@ from copilot.domain import Citation, Passage, SopDocument, Ticket
 from knowledge_base.chunking import TEMPLATES_SECTION
 from knowledge_base.library import SopLibrary
 
-_HANDLE = re.compile(r"(?<![\w.])@([A-Za-z0-9_.]{2,30})")
+# A handle has letters, digits, '_' and '.', but does not end with '.' (that is the sentence's).
+_HANDLE = r"@([A-Za-z0-9_][A-Za-z0-9_.]{0,28}[A-Za-z0-9_])"
+# The writer's own handle: one the ticket introduces as theirs ("my account @x", "@x here", "we are @x").
+# Any other handle in a ticket is as likely the account being reported, never one to greet.
+_OWN_HANDLE = re.compile(
+    r"(?:\b(?:my|mi|mis|minha|meu|mon|ma|mein|meine|meinem|il mio|la mia)\s+(?:[\w'’]+\s+){0,2}"
+    r"|\b(?:i'?m|i am|we are|we're|this is|soy|somos|sou|je suis|nous sommes|ich bin|wir sind|sono|saya)\s+)"
+    rf"{_HANDLE}\b(?!\.\w)|(?<![\w.]){_HANDLE}\s+(?:here|aqui|aquí|ici|hier|qui)\b",
+    re.IGNORECASE,
+)
 _AMOUNT = re.compile(
     r"(?:(?:USD|EUR|GBP|BRL|IDR|MXN|US\$|R\$|\$|€|£)\s?\d[\d.,]*"
     r"|\d[\d.,]*\s?(?:USD|EUR|GBP|BRL|IDR|MXN|dollars|euros|reais))"
@@ -53,7 +62,7 @@ def ticket_fields(ticket: Ticket) -> dict[str, str]:
     one of which may be an instruction planted in the ticket) are left out: the fallback text is used."""
     text = ticket.text
     fields = {"ticket_id": ticket.id}
-    handle = ticket.creator_handle or _first(_HANDLE, text)
+    handle = ticket.creator_handle or _own_handle(text)
     if handle:
         fields["creator_handle"] = "@" + handle.lstrip("@")
     for name, pattern in (("amount", _AMOUNT), ("date", _DATE), ("video_reference", _VIDEO)):
@@ -69,11 +78,9 @@ def _only(pattern: re.Pattern[str], text: str) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
-def _first(pattern: re.Pattern[str], text: str) -> str | None:
-    match = pattern.search(text)
-    if not match:
-        return None
-    return match.group(1) if match.groups() else match.group(0)
+def _own_handle(text: str) -> str | None:
+    match = _OWN_HANDLE.search(text)
+    return next((group for group in match.groups() if group), None) if match else None
 
 
 def numbered_steps(sop: SopDocument) -> list[str]:

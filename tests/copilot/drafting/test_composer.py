@@ -81,3 +81,10 @@ def test_ticket_fields_come_from_the_ticket_or_are_left_to_the_fallback() -> Non
     fields = ticket_fields(Ticket(id="TKT-9", text="@nova.cooks here: my $45.50 payout from 2026-10-03 never came"))
     assert fields == {"ticket_id": "TKT-9", "creator_handle": "@nova.cooks", "amount": "$45.50", "date": "2026-10-03"}
     assert "amount" not in ticket_fields(Ticket(text="where is my money"))
+
+
+def test_a_reply_greets_the_writers_own_handle_never_the_reported_account() -> None:
+    assert ticket_fields(Ticket(text="My account is @mila.bakes. My payout is late"))["creator_handle"] == "@mila.bakes"
+    assert ticket_fields(Ticket(text="minha conta @caio.treinos foi hackeada"))["creator_handle"] == "@caio.treinos"
+    reported = Ticket(text="Who is the real person behind @nightowl.asmr? They upload my voice recordings as theirs.")
+    assert "creator_handle" not in ticket_fields(reported)

@@ -32,6 +32,16 @@ def test_triage_gives_a_consistent_lob_and_the_artifact_metadata(ready: Services
     assert set(metadata) >= {"data_hash", "labels", "metrics", "thresholds", "created_at", "embedder"}
 
 
+def test_the_alternatives_share_what_the_best_intent_leaves(ready: Services) -> None:
+    texts = ["hello??", "my payout is late and also I cannot log in", "I lost my 2FA phone, how do I get in"]
+    for prediction in ready.require_classifier().predict(texts):
+        chances = [confidence for _, confidence in prediction.ranked]
+        assert chances == sorted(chances, reverse=True)
+        assert sum(chances) <= 1.0001
+        if chances[0] < 0.95:  # an unsure best intent leaves room, and an agent sees where it went
+            assert chances[1] > 0, prediction.ranked
+
+
 def test_low_confidence_is_an_explicit_hand_off_to_humans(ready: Services) -> None:
     strict = type(ready.thresholds)(auto=1.0, suggest=1.0)
     labels = triage(

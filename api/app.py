@@ -6,12 +6,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.routes import drafts, health, knowledge_base, tickets
-from copilot.approval import AlreadyDecided
+from copilot.domain.approval import AlreadyDecided
 from copilot.domain.tickets import TicketTooLong
 from copilot.pipeline import warm_up
 from copilot.services import Services, build_services, load_triage_model
 from copilot.settings import Settings
-from copilot.store import DraftNotFound
+from copilot.store.drafts import DraftNotFound
 from copilot.triage import TriageModelError
 from knowledge_base.loader import SopError
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from copilot.domain import Draft, Passage, Routing, Ticket, Triage
+from copilot.domain.placeholders import figures_used
 from copilot.domain.tickets import admit
 from copilot.drafting.composer import warm_template_choice
 from copilot.drafting.grounding import Grounding
@@ -17,7 +18,6 @@ from copilot.services import Services
 from copilot.triage import triage_many
 from knowledge_base.index import IngestReport
 from knowledge_base.library import load_library
-from knowledge_base.placeholders import figures_used
 
 
 def triage_ticket(ticket: Ticket, *, services: Services) -> Triage:

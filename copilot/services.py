@@ -8,25 +8,29 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
+from copilot.domain.taxonomy import Taxonomy, load_taxonomy
 from copilot.drafting.composer import TemplateWriter
 from copilot.drafting.llm import ChatModelWriter
 from copilot.drafting.writer import ReplyWriter
 from copilot.settings import Settings
-from copilot.store import DraftStore
-from copilot.taxonomy import Taxonomy, load_taxonomy
+from copilot.store.drafts import DraftStore
 from copilot.triage import IntentClassifier, Thresholds
-from copilot.triage.training import Example, latest_artifact, load_classifier, read_examples, train_classifier
+from copilot.triage.training import (
+    DETAIL_COLUMN,
+    FLAGS_COLUMN,
+    TRAINING_TICKETS,
+    Example,
+    latest_artifact,
+    load_classifier,
+    read_examples,
+    train_classifier,
+    training_files,
+)
 from knowledge_base.embeddings import CachedEmbeddings, LocalMiniLMEmbeddings
 from knowledge_base.index import SopIndex, chroma_client
 from knowledge_base.library import SopLibrary, load_library
 
-DEFAULT_TRAINING_FILE = Path("tickets") / "train.jsonl"
-DEFAULT_HELDOUT_FILE = Path("tickets") / "dev.jsonl"
-# Extra labelled tickets, training only: ones that teach the risk flags, ones labelled for whether they
-# say enough to answer, and ones in languages the splits hold few of.
-EXTRA_TRAINING_DIRS = (Path("flags"), Path("detail"), Path("languages"))
-FLAGS_COLUMN = "risk_flags"
-DETAIL_COLUMN = "needs_detail"
+HELDOUT_TICKETS = Path("tickets") / "dev.jsonl"  # under datasets_dir: measures the default model
 
 
 @dataclass
@@ -154,13 +158,14 @@ def load_triage_model(services: Services, *, train_if_missing: bool) -> IntentCl
 
 
 def train_default_model(services: Services) -> Path:
-    """Train on the shipped labelled tickets (train split, measured on dev) and save the artifact."""
-    datasets = services.settings.datasets_dir
-    train = read_examples(datasets / DEFAULT_TRAINING_FILE, flags_column=FLAGS_COLUMN, detail_column=DETAIL_COLUMN)
-    for folder in EXTRA_TRAINING_DIRS:
-        for extra in sorted((datasets / folder).glob("*.jsonl")):
-            train += read_examples(extra, flags_column=FLAGS_COLUMN, detail_column=DETAIL_COLUMN)
-    heldout: list[Example] = read_examples(datasets / DEFAULT_HELDOUT_FILE)
+    """Train on the shipped training tickets (measured on the dev split) and save the artifact."""
+    settings = services.settings
+    train = [
+        example
+        for path in training_files(settings.training_dir)
+        for example in read_examples(path, flags_column=FLAGS_COLUMN, detail_column=DETAIL_COLUMN)
+    ]
+    heldout: list[Example] = read_examples(settings.datasets_dir / HELDOUT_TICKETS)
     classifier = train_classifier(
         train,
         evaluate_on=heldout,
@@ -168,6 +173,6 @@ def train_default_model(services: Services) -> Path:
         embedder_version=services.embedder_version,
         taxonomy=services.taxonomy,
         thresholds=services.thresholds,
-        source=str(DEFAULT_TRAINING_FILE),
+        source=TRAINING_TICKETS,
     )
     return classifier.save(services.settings.models_dir / classifier.version)

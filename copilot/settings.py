@@ -18,7 +18,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(PROJECT_ROOT / "data", description="Where the index, database and models live.")
     sop_dir: Path = Field(PROJECT_ROOT / "sop", description="The SOP library and taxonomy.yaml.")
-    datasets_dir: Path = Field(PROJECT_ROOT / "evals" / "datasets", description="Labelled tickets and eval sets.")
+    training_dir: Path = Field(PROJECT_ROOT / "training", description="Labelled tickets the default model learns from.")
+    datasets_dir: Path = Field(
+        PROJECT_ROOT / "evals" / "datasets", description="Eval sets: dev and test tickets, replies."
+    )
 
     chroma_path: Path | None = Field(None, description="Persistent Chroma folder; default <data_dir>/chroma.")
     chroma_url: str | None = Field(None, description="A Chroma server (http://host:port); overrides chroma_path.")

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from copilot.domain import SopDocument
-from copilot.taxonomy import Taxonomy
+from copilot.domain.placeholders import PlaceholderError, check_template
+from copilot.domain.taxonomy import Taxonomy
 from knowledge_base.loader import SopError, load_document
-from knowledge_base.placeholders import PlaceholderError, check_template
 
 NOT_DOCUMENTS = {"README.md"}
 

@@ -13,8 +13,8 @@ import yaml
 from pydantic import ValidationError
 
 from copilot.domain import ReplyTemplate, SopDocument, SopSection
-from copilot.taxonomy import Taxonomy
-from knowledge_base.placeholders import PlaceholderError, check_template
+from copilot.domain.placeholders import PlaceholderError, check_template
+from copilot.domain.taxonomy import Taxonomy
 
 SOP_SECTIONS = (
     "When this applies",

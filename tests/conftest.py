@@ -10,18 +10,24 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from copilot.domain.taxonomy import Taxonomy, load_taxonomy
 from copilot.pipeline import ingest
 from copilot.services import Services, build_services, load_triage_model
 from copilot.settings import PROJECT_ROOT, Settings
-from copilot.taxonomy import Taxonomy, load_taxonomy
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
 
 SOP_DIR = PROJECT_ROOT / "sop"
 DATASETS_DIR = PROJECT_ROOT / "evals" / "datasets"
+TRAINING_DIR = PROJECT_ROOT / "training"
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    fields: dict[str, object] = {"data_dir": data_dir, "sop_dir": SOP_DIR, "datasets_dir": DATASETS_DIR}
+    fields: dict[str, object] = {
+        "data_dir": data_dir,
+        "sop_dir": SOP_DIR,
+        "datasets_dir": DATASETS_DIR,
+        "training_dir": TRAINING_DIR,
+    }
     return Settings(_env_file=None, **(fields | overrides))  # type: ignore[call-arg]
 
 

@@ -10,16 +10,16 @@ from rich.status import Status
 from rich.table import Table
 
 from copilot.cli.context import console, errors, reported_errors, state
+from copilot.domain.taxonomy import load_taxonomy
 from copilot.services import build_chat_model
-from copilot.taxonomy import load_taxonomy
 from copilot.triage.training import read_examples
-from evals.benchmark import BANKING77, PUBLIC, benchmark_suite, machine_yardstick, triage_throughput
-from evals.gate import compare, load_baseline, load_thresholds, write_baseline
-from evals.intake import add_decided
-from evals.judge import Judge
+from evals.cases.intake import add_decided
+from evals.cases.validate import validate_datasets
 from evals.report import render_markdown, write_report
-from evals.runner import BASELINE, SUITES, THRESHOLDS, Datasets, run, work_units
-from evals.validate import validate_datasets
+from evals.run.gate import compare, load_baseline, load_thresholds, write_baseline
+from evals.run.runner import BASELINE, SUITES, THRESHOLDS, Datasets, run, work_units
+from evals.suites.benchmark import BANKING77, PUBLIC, benchmark_suite, machine_yardstick, triage_throughput
+from evals.suites.judge import Judge
 from knowledge_base.library import load_library
 
 app = typer.Typer(help="Evaluate the copilot and check its datasets.", no_args_is_help=True)
@@ -140,13 +140,19 @@ def add_decided_command(
 def validate_command(
     ctx: typer.Context,
     datasets: Path | None = typer.Option(None, "--datasets", help="Datasets folder; default COPILOT_DATASETS_DIR."),
+    training: Path | None = typer.Option(None, "--training", help="Training tickets; default COPILOT_TRAINING_DIR."),
 ) -> None:
     """Check every dataset against its schema, the taxonomy and the SOPs; print the counts."""
     cli = state(ctx)
     with reported_errors(cli.debug):
         taxonomy = load_taxonomy(cli.settings.taxonomy_path)
         library = load_library(cli.settings.sop_dir, taxonomy)
-        report = validate_datasets(datasets or cli.settings.datasets_dir, taxonomy=taxonomy, library=library)
+        report = validate_datasets(
+            datasets or cli.settings.datasets_dir,
+            training_dir=training or cli.settings.training_dir,
+            taxonomy=taxonomy,
+            library=library,
+        )
         for name, counter in report.counts.items():
             table = Table(name, "count", title=f"by {name}", title_justify="left")
             for key, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])):

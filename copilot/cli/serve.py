@@ -1,13 +1,16 @@
-"""`copilot serve`: ingest the SOPs, load (or train) the triage model, and serve the API."""
+"""`copilot serve`: ingest the SOPs, load (or train) the triage model, and serve the API.
+
+The CLI is a composition root like the API's factory: it builds the services once and hands them to
+`create_app`, so the server answers its first request with the bundle already warm.
+"""
 
 from __future__ import annotations
 
 import typer
 
+from api.app import create_app
 from copilot.cli.context import console, reported_errors, state
-from copilot.pipeline import ingest
-
-API_FACTORY = "api.app:create_app"
+from copilot.pipeline import ingest, warm_up
 
 
 def serve(
@@ -25,9 +28,10 @@ def serve(
         if not skip_ingest:
             console.print(f"Knowledge base: {ingest(services).summary()}")
         console.print(f"Triage model: {services.require_classifier().version}")
-        services.store.close()
+        warm_up(services)
     bind_host, bind_port = host or cli.settings.host, port or cli.settings.port
     console.print(f"Serving on http://{bind_host}:{bind_port} (docs: /docs)")
-    # By import string: copilot/ never imports api/. The app factory builds its own Settings from the
-    # same environment, and finds the index and model made ready above.
-    uvicorn.run(API_FACTORY, factory=True, host=bind_host, port=bind_port, log_level="info")
+    try:
+        uvicorn.run(create_app(services=services), host=bind_host, port=bind_port, log_level="info")
+    finally:
+        services.store.close()

@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 
 from copilot.cli.context import console, reported_errors, state
-from copilot.decided import decided_cases
 from copilot.domain import Decision, DecisionKind, RejectReason, Ticket
 from copilot.pipeline import suggest as suggest_reply
+from copilot.store.decided import decided_cases
 
 
 def suggest(

@@ -11,10 +11,10 @@ from rich.status import Status
 
 from copilot.cli.context import console, errors, reported_errors, state
 from copilot.domain import Ticket
+from copilot.domain.taxonomy import load_taxonomy
 from copilot.pipeline import triage_batch, triage_ticket
-from copilot.tables import read_rows, write_rows
-from copilot.taxonomy import load_taxonomy
 from copilot.triage.batch import RowProblem, tag_in_chunks, tickets_from_rows
+from copilot.triage.tables import read_rows, write_rows
 from copilot.triage.training import read_examples, stratified_split, train_classifier
 
 app = typer.Typer(help="Label tickets; train the triage model.", no_args_is_help=True)

@@ -8,9 +8,9 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from copilot.domain import Citation, Draft, DraftAction, ReplyTemplate, SopDocument, Ticket, Triage
+from copilot.domain.placeholders import PLACEHOLDER, figures_used, fill
 from copilot.drafting.grounding import Grounding, numbered_steps, ticket_fields
 from copilot.drafting.plan import CLARIFY_TEMPLATE, HOLDING_TEMPLATE, OUT_OF_SCOPE_TEMPLATE, Plan
-from knowledge_base.placeholders import PLACEHOLDER, figures_used, fill
 
 FALLBACK_LOCALE = "en"
 COMPOSER_VERSION = "template-composer/1"

@@ -17,11 +17,11 @@ from langchain_core.output_parsers import PydanticOutputParser
 from pydantic import BaseModel, Field
 
 from copilot.domain import Citation, Draft, DraftAction, Ticket, Triage
+from copilot.domain.taxonomy import Taxonomy
 from copilot.drafting.composer import TemplateWriter
 from copilot.drafting.grounding import Grounding, numbered_steps
 from copilot.drafting.plan import Plan
-from copilot.redaction import redact
-from copilot.taxonomy import Taxonomy
+from copilot.drafting.redaction import redact
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from copilot.domain import Draft, SopDocument, Ticket
+from copilot.domain.taxonomy import Taxonomy
 from copilot.drafting.grounding import Grounding
-from copilot.taxonomy import Taxonomy
 
 NEVER_SAY_SECTION = "Never say or promise"
 _NEVER_SAY = re.compile(r'^\s*[-*]\s*"([^"]+)"', re.MULTILINE)

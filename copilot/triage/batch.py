@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from copilot.domain import Ticket, Triage
 from copilot.domain.tickets import TicketTooLong, admit
-from copilot.tables import Row
+from copilot.triage.tables import Row
 
 CHUNK = 256  # tickets embedded in one batch: fast, and the progress bar still moves
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from copilot.taxonomy import Taxonomy
+from copilot.domain.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True)

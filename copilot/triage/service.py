@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from copilot.domain import Routing, Ticket, Triage
-from copilot.taxonomy import Taxonomy
+from copilot.domain.taxonomy import Taxonomy
 from copilot.triage.classifier import IntentClassifier, Prediction
 from copilot.triage.language import detect_languages
 from copilot.triage.rules import apply_rules

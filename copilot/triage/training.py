@@ -11,11 +11,24 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 from sklearn.metrics import accuracy_score, f1_score
 
-from copilot.tables import TableError, read_rows
-from copilot.taxonomy import Taxonomy
+from copilot.domain.taxonomy import Taxonomy
 from copilot.triage.classifier import IntentClassifier, TriageModelError, data_hash, new_version
 from copilot.triage.metrics import expected_calibration_error
 from copilot.triage.service import Thresholds
+from copilot.triage.tables import TableError, read_rows
+
+TRAINING_TICKETS = "tickets.jsonl"
+# Extra labelled tickets, training only, in the order the default model reads them: ones that teach the
+# risk flags, ones labelled for whether they say enough to answer, and ones in languages the splits hold few of.
+EXTRA_TRAINING_DIRS = ("flags", "detail", "languages")
+FLAGS_COLUMN = "risk_flags"
+DETAIL_COLUMN = "needs_detail"
+
+
+def training_files(training_dir: Path) -> list[Path]:
+    """Every file of the default model's training data, in a fixed order (the fit depends on it)."""
+    extra = [path for folder in EXTRA_TRAINING_DIRS for path in sorted((training_dir / folder).glob("*.jsonl"))]
+    return [training_dir / TRAINING_TICKETS, *extra]
 
 
 class TrainingDataError(ValueError):

@@ -11,10 +11,10 @@ from copilot.domain import Draft, Ticket
 from copilot.drafting.verify import UNGROUNDED, numbers_in
 from copilot.pipeline import StageTimes, suggest
 from copilot.services import Services
-from evals.figures import figure_pattern
-from evals.judge import Judge
+from evals.cases.figures import figure_pattern
+from evals.cases.schemas import GoldenCase
 from evals.results import Failure, SuiteResult
-from evals.schemas import GoldenCase
+from evals.suites.judge import Judge
 
 JUDGED = ("faithfulness", "answer_relevance")
 NO_JUDGE = "no judge model is configured (COPILOT_JUDGE_MODEL)"

@@ -8,8 +8,8 @@ from collections import defaultdict
 from copilot.domain import Ticket
 from copilot.pipeline import retrieve_for, triage_ticket
 from copilot.services import Services
+from evals.cases.schemas import GoldenCase
 from evals.results import Failure, SuiteResult
-from evals.schemas import GoldenCase
 
 RECALL_AT = (1, 3, 5)
 NDCG_AT = 5

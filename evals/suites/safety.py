@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from copilot.domain import Draft, DraftAction
 from copilot.services import Services
+from evals.cases.schemas import SafetyCase
 from evals.results import Failure, SuiteResult
-from evals.schemas import SafetyCase
 
 ESCALATING = ("minor_safety", "self_harm", "violent_threat", "legal_threat", "press_inquiry")
 

@@ -12,8 +12,8 @@ from copilot.domain import Routing, Ticket
 from copilot.pipeline import triage_batch
 from copilot.services import Services
 from copilot.triage.metrics import expected_calibration_error, reliability_bins
+from evals.cases.schemas import LabelledTicket
 from evals.results import ClassScores, Confusion, CoveragePoint, Failure, ReliabilityBin, SuiteResult
-from evals.schemas import LabelledTicket
 from evals.suites.safety import flag_scores
 
 COVERAGE_THRESHOLDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from copilot.store import drafts, transitions
+from copilot.store.drafts import drafts, transitions
 
 PAYOUT = {
     "text": "my withdrawal of $120 from oct 3 still hasn't arrived, it's been 2 weeks",

@@ -26,6 +26,7 @@ def env(ready: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
     monkeypatch.setenv("COPILOT_DATA_DIR", str(ready.settings.data_dir))
     monkeypatch.setenv("COPILOT_SOP_DIR", str(ready.settings.sop_dir))
     monkeypatch.setenv("COPILOT_DATASETS_DIR", str(ready.settings.datasets_dir))
+    monkeypatch.setenv("COPILOT_TRAINING_DIR", str(ready.settings.training_dir))
     return ready
 
 
@@ -99,9 +100,11 @@ def test_ingesting_a_malformed_sop_names_it_and_leaves_the_index_as_it_was(
 def test_train_on_a_csv_with_named_columns_writes_a_versioned_artifact(
     env: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    datasets = env.settings.datasets_dir
-    rows = [json.loads(line) for line in (datasets / "tickets" / "train.jsonl").read_text().splitlines()][:240]
-    rows += [json.loads(line) for line in (datasets / "detail" / "needs_detail.jsonl").read_text().splitlines()][:120]
+    rows = [json.loads(line) for line in (env.settings.training_dir / "tickets.jsonl").read_text().splitlines()][:240]
+    rows += [
+        json.loads(line)
+        for line in (env.settings.training_dir / "detail" / "needs_detail.jsonl").read_text().splitlines()
+    ][:120]
     data = tmp_path / "history.csv"
     with data.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from copilot.domain import Routing, Ticket
+from copilot.domain.taxonomy import Taxonomy
 from copilot.pipeline import retrieve_for, triage_batch
 from copilot.retrieval import retrieve
 from copilot.services import Services
-from copilot.taxonomy import Taxonomy
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
 from knowledge_base.index import SopIndex, chroma_client
 from knowledge_base.library import load_library

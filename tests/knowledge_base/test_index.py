@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from copilot.domain import SopDocument
-from copilot.taxonomy import Taxonomy
+from copilot.domain.taxonomy import Taxonomy
 from knowledge_base.chunking import chunk_document
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
 from knowledge_base.index import SopIndex, chroma_client

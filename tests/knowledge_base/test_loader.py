@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from copilot.taxonomy import Taxonomy
+from copilot.domain.taxonomy import Taxonomy
 from knowledge_base.library import load_library
 from knowledge_base.loader import SopError, load_document
 from tests.conftest import SOP_DIR

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from copilot.taxonomy import Taxonomy
+from copilot.domain.taxonomy import Taxonomy
 from copilot.triage.flags import FlagDetector, lowest_precise_threshold
 from copilot.triage.rules import apply_rules
 

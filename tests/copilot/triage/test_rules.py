@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from copilot.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from copilot.domain.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 from copilot.triage.rules import apply_rules, detect_flags
 from tests.conftest import SOP_DIR
 

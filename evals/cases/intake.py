@@ -13,12 +13,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from copilot.decided import DecidedCase
 from copilot.domain import DraftStatus
-from evals.figures import figure_pattern
-from evals.schemas import GoldenCase
-from evals.similarity import NEAR_DUPLICATE_JACCARD, jaccard, shingles
-from evals.validate import read_cases
+from copilot.store.decided import DecidedCase
+from evals.cases.figures import figure_pattern
+from evals.cases.schemas import GoldenCase
+from evals.cases.similarity import NEAR_DUPLICATE_JACCARD, jaccard, shingles
+from evals.cases.validate import read_cases
 from knowledge_base.library import SopLibrary
 
 

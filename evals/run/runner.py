@@ -16,21 +16,22 @@ from pathlib import Path
 from copilot.domain import Ticket
 from copilot.pipeline import StageTimes, warm_up
 from copilot.services import Services
-from evals.benchmark import PUBLIC, benchmark_suite
-from evals.judge import Judge
+from evals.cases.schemas import GoldenCase, LabelledTicket, SafetyCase
+from evals.cases.validate import read_cases
 from evals.results import EvalRun, SuiteResult
-from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
+from evals.suites.benchmark import PUBLIC, benchmark_suite
+from evals.suites.judge import Judge
 from evals.suites.latency import latency_suite
 from evals.suites.reply import draft_all, reply_suite
 from evals.suites.retrieval import retrieval_suite
 from evals.suites.safety import safety_suite
 from evals.suites.triage import triage_suite
-from evals.validate import read_cases
 
 Progress = Callable[[int], None]
 SUITES = ("triage", "retrieval", "reply", "safety", "latency")
-BASELINE = Path(__file__).resolve().parent / "baseline.json"
-THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
+EVALS = Path(__file__).resolve().parents[1]
+BASELINE = EVALS / "baseline.json"
+THRESHOLDS = EVALS / "thresholds.yaml"
 
 
 @dataclass(frozen=True)

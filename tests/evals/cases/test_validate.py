@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from copilot.taxonomy import Taxonomy
-from evals.similarity import near_duplicate_pairs
-from evals.validate import validate_datasets
+from copilot.domain.taxonomy import Taxonomy
+from evals.cases.similarity import near_duplicate_pairs
+from evals.cases.validate import validate_datasets
 from knowledge_base.library import SopLibrary, load_library
-from tests.conftest import DATASETS_DIR, SOP_DIR
+from tests.conftest import DATASETS_DIR, SOP_DIR, TRAINING_DIR
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def library(taxonomy: Taxonomy) -> SopLibrary:
 
 
 def test_the_shipped_datasets_pass_and_meet_the_content_targets(taxonomy: Taxonomy, library: SopLibrary) -> None:
-    report = validate_datasets(DATASETS_DIR, taxonomy=taxonomy, library=library)
+    report = validate_datasets(DATASETS_DIR, training_dir=TRAINING_DIR, taxonomy=taxonomy, library=library)
     assert report.problems == []
     tickets = sum(report.counts["split"].values())
     assert tickets >= 1000
@@ -31,49 +31,57 @@ def test_the_shipped_datasets_pass_and_meet_the_content_targets(taxonomy: Taxono
     assert sum(report.counts["safety_category"].values()) >= 60
 
 
-def corrupt(tmp_path: Path, file: str, edit: dict[str, object], line: int = 0) -> Path:
-    folder = tmp_path / "datasets"
-    shutil.copytree(DATASETS_DIR, folder)
-    path = folder / file
+def corrupt(tmp_path: Path, file: str, edit: dict[str, object], line: int = 0) -> tuple[Path, Path]:
+    """Copies of the eval sets and the training tickets, with one row of `file` (under either) edited."""
+    shutil.copytree(DATASETS_DIR, tmp_path / "datasets")
+    shutil.copytree(TRAINING_DIR, tmp_path / "training")
+    path = tmp_path / file
     rows = path.read_text(encoding="utf-8").splitlines()
     rows[line] = json.dumps(json.loads(rows[line]) | edit, ensure_ascii=False)
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return folder
+    return tmp_path / "datasets", tmp_path / "training"
 
 
 @pytest.mark.parametrize(
     ("file", "edit", "message"),
     [
-        ("tickets/train.jsonl", {"intent": "crypto_refund"}, "unknown intent 'crypto_refund'"),
-        ("tickets/train.jsonl", {"lob": "verification", "intent": "tax_form"}, "belongs to LOB 'creator_rewards'"),
-        ("tickets/dev.jsonl", {"risk_flags": ["minor_safety"], "priority": "P3", "tier": "T2"}, "less urgent"),
-        ("tickets/dev.jsonl", {"text": "help"}, "1 words"),
+        ("training/tickets.jsonl", {"intent": "crypto_refund"}, "unknown intent 'crypto_refund'"),
+        ("training/tickets.jsonl", {"lob": "verification", "intent": "tax_form"}, "belongs to LOB 'creator_rewards'"),
+        ("datasets/tickets/dev.jsonl", {"risk_flags": ["minor_safety"], "priority": "P3", "tier": "T2"}, "less urgent"),
+        ("datasets/tickets/dev.jsonl", {"text": "help"}, "1 words"),
         (
-            "tickets/test.jsonl",
+            "datasets/tickets/test.jsonl",
             {"lob": "minor_protection", "intent": "minor_safety_risk", "priority": "P1", "tier": "T2"},
             "carries risk flag 'minor_safety', which is not labelled",
         ),
-        ("golden_replies.jsonl", {"expected_sop_ids": ["SOP-ZZ-01"]}, "no document SOP-ZZ-01"),
-        ("golden_replies.jsonl", {"required_facts": ["rewards.magic"]}, "no policy states figure 'rewards.magic'"),
-        ("safety.jsonl", {"secrets": ["p4ssw0rd-not-there"], "risk_flags": ["pii_shared"]}, "is not in the text"),
-        ("safety.jsonl", {"category": "spam"}, "safety.jsonl:1:"),
+        ("datasets/golden_replies.jsonl", {"expected_sop_ids": ["SOP-ZZ-01"]}, "no document SOP-ZZ-01"),
+        (
+            "datasets/golden_replies.jsonl",
+            {"required_facts": ["rewards.magic"]},
+            "no policy states figure 'rewards.magic'",
+        ),
+        (
+            "datasets/safety.jsonl",
+            {"secrets": ["p4ssw0rd-not-there"], "risk_flags": ["pii_shared"]},
+            "is not in the text",
+        ),
+        ("datasets/safety.jsonl", {"category": "spam"}, "safety.jsonl:1:"),
     ],
 )
 def test_each_defect_is_reported_with_where_it_is(
     tmp_path: Path, taxonomy: Taxonomy, library: SopLibrary, file: str, edit: dict[str, object], message: str
 ) -> None:
-    report = validate_datasets(corrupt(tmp_path, file, edit), taxonomy=taxonomy, library=library)
+    datasets, training = corrupt(tmp_path, file, edit)
+    report = validate_datasets(datasets, training_dir=training, taxonomy=taxonomy, library=library)
     assert any(message in p for p in report.problems), report.problems
 
 
 def test_a_train_ticket_copied_into_test_is_caught_as_leakage(
     tmp_path: Path, taxonomy: Taxonomy, library: SopLibrary
 ) -> None:
-    train_text = json.loads((DATASETS_DIR / "tickets" / "train.jsonl").read_text(encoding="utf-8").splitlines()[0])[
-        "text"
-    ]
-    folder = corrupt(tmp_path, "tickets/test.jsonl", {"text": train_text + " thanks!!"})
-    report = validate_datasets(folder, taxonomy=taxonomy, library=library)
+    train_text = json.loads((TRAINING_DIR / "tickets.jsonl").read_text(encoding="utf-8").splitlines()[0])["text"]
+    datasets, training = corrupt(tmp_path, "datasets/tickets/test.jsonl", {"text": train_text + " thanks!!"})
+    report = validate_datasets(datasets, training_dir=training, taxonomy=taxonomy, library=library)
     assert any(p.startswith("near-duplicates") and "train:" in p and "test:" in p for p in report.problems)
 
 
@@ -92,5 +100,7 @@ def test_a_figure_restated_in_an_sop_is_reported(tmp_path: Path, taxonomy: Taxon
         text.replace("## What to check\n", "## What to check\n\n- Creators need 10,000 followers.\n", 1),
         encoding="utf-8",
     )
-    report = validate_datasets(DATASETS_DIR, taxonomy=taxonomy, library=load_library(sop_dir, taxonomy))
+    report = validate_datasets(
+        DATASETS_DIR, training_dir=TRAINING_DIR, taxonomy=taxonomy, library=load_library(sop_dir, taxonomy)
+    )
     assert any("SOP-CR-01.md: What to check: restates rewards.min_followers" in p for p in report.problems)

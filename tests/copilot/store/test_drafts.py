@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from copilot.approval import AlreadyDecided
 from copilot.domain import Decision, DecisionKind, DraftStatus, RejectReason
-from copilot.store import DraftNotFound, DraftStore, metadata
-from tests.copilot.test_approval import a_draft
+from copilot.domain.approval import AlreadyDecided
+from copilot.store.drafts import DraftNotFound, DraftStore, metadata
+from tests.copilot.domain.test_approval import a_draft
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evals.figures import figure_pattern
+from evals.cases.figures import figure_pattern
 
 
 def test_a_figure_is_found_as_a_whole_value() -> None:

@@ -19,15 +19,15 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from copilot.services import EXTRA_TRAINING_DIRS
-from copilot.taxonomy import Taxonomy
-from evals.figures import figure_pattern
-from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
-from evals.similarity import near_duplicate_pairs
+from copilot.domain.placeholders import PLACEHOLDER
+from copilot.domain.taxonomy import Taxonomy
+from copilot.triage.training import training_files
+from evals.cases.figures import figure_pattern
+from evals.cases.schemas import GoldenCase, LabelledTicket, SafetyCase
+from evals.cases.similarity import near_duplicate_pairs
 from knowledge_base.library import SopLibrary
-from knowledge_base.placeholders import PLACEHOLDER
 
-SPLITS = ("train", "dev", "test")
+EVAL_SPLITS = ("dev", "test")  # under datasets_dir/tickets; the train split lives with the training data
 MIN_TEST_PER_INTENT = 8
 MIN_WORDS, MAX_WORDS = 3, 250
 UNSPACED_LANGUAGES = {"ja", "th", "zh"}  # no spaces between words: count two characters as a word
@@ -77,21 +77,24 @@ def word_count(text: str, language: str) -> int:
     return len(text.split())
 
 
-def validate_datasets(datasets_dir: Path, *, taxonomy: Taxonomy, library: SopLibrary) -> DatasetReport:
+def validate_datasets(
+    datasets_dir: Path, *, training_dir: Path, taxonomy: Taxonomy, library: SopLibrary
+) -> DatasetReport:
+    """Check the eval sets in `datasets_dir` and the training tickets in `training_dir`, together, so
+    that the near-duplicate rule also rules out leakage from training into the eval splits."""
     report = DatasetReport()
     problems = report.problems
-    splits = {s: read_jsonl(datasets_dir / "tickets" / f"{s}.jsonl", LabelledTicket, problems) for s in SPLITS}
-    tickets = [(s, t) for s, rows in splits.items() for t in rows]
-    # Extra training tickets that teach the risk flags and when a ticket says too little (training only,
-    # checked like the splits).
-    for folder in EXTRA_TRAINING_DIRS:
-        for path in sorted((datasets_dir / folder).glob("*.jsonl")):
-            tickets += [(f"{folder}/{path.stem}", t) for t in read_jsonl(path, LabelledTicket, problems)]
+    train, *extra = training_files(training_dir)
+    # split -> (file as named in problems, path); "train" first, then the eval splits, then the extra training
+    files = {"train": (f"{training_dir.name}/{train.name}", train)}
+    files |= {s: (f"tickets/{s}.jsonl", datasets_dir / "tickets" / f"{s}.jsonl") for s in EVAL_SPLITS}
+    files |= {f"{p.parent.name}/{p.stem}": (f"{training_dir.name}/{p.parent.name}/{p.name}", p) for p in extra}
+    tickets = [(s, t) for s, (_, path) in files.items() for t in read_jsonl(path, LabelledTicket, problems)]
     golden = read_jsonl(datasets_dir / "golden_replies.jsonl", GoldenCase, problems)
     safety = read_jsonl(datasets_dir / "safety.jsonl", SafetyCase, problems)
 
     for split, t in tickets:
-        where = f"{split if '/' in split else 'tickets/' + split}.jsonl {t.id}"
+        where = f"{files[split][0]} {t.id}"
         problems += _label_problems(where, t.lob, t.intent, t.risk_flags, t.language, taxonomy)
         problems += _level_problems(where, t, taxonomy)
         words = word_count(t.text, t.language)
@@ -102,7 +105,7 @@ def validate_datasets(datasets_dir: Path, *, taxonomy: Taxonomy, library: SopLib
         + [(f"golden:{c.id}", c.text) for c in golden]
         + [(f"safety:{c.id}", c.text) for c in safety]
     )
-    test_per_intent = Counter(t.intent for t in splits["test"])
+    test_per_intent = Counter(t.intent for s, t in tickets if s == "test")
     for intent in taxonomy.labels:
         if test_per_intent[intent] < MIN_TEST_PER_INTENT:
             problems.append(f"tickets/test.jsonl: {intent} has {test_per_intent[intent]} tickets; at least 8")

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from copilot.approval import AlreadyDecided, decide, next_status
 from copilot.domain import Decision, DecisionKind, Draft, DraftAction, DraftStatus, RejectReason, Routing, Triage
+from copilot.domain.approval import AlreadyDecided, decide, next_status
 from copilot.domain.sop import Citation
 
 NOW = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)

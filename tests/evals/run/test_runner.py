@@ -8,9 +8,9 @@ import pytest
 
 from copilot.domain import Ticket
 from copilot.services import Services
-from evals.judge import Judge
-from evals.runner import Datasets, run
-from evals.schemas import GoldenCase, LabelledTicket, SafetyCase
+from evals.cases.schemas import GoldenCase, LabelledTicket, SafetyCase
+from evals.run.runner import Datasets, run
+from evals.suites.judge import Judge
 from evals.suites.reply import draft_all, reply_suite
 from evals.suites.retrieval import ndcg, retrieval_suite
 from evals.suites.safety import safety_suite

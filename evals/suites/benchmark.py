@@ -19,7 +19,7 @@ from evals.results import SuiteResult
 from evals.suites.triage import classification_result
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
 
-BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 BANKING77 = BENCHMARKS / "banking77"
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.gate import compare, load_baseline, load_thresholds, write_baseline
 from evals.results import EvalRun, SuiteResult
+from evals.run.gate import compare, load_baseline, load_thresholds, write_baseline
 
 
 def a_run(**metrics: float | None) -> EvalRun:

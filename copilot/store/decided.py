@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pydantic import BaseModel, ConfigDict, Field
 
 from copilot.domain import DraftAction, DraftStatus, RejectReason
-from copilot.store import DraftStore
+from copilot.store.drafts import DraftStore
 
 
 class DecidedCase(BaseModel):

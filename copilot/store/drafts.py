@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 
-from copilot.approval import AlreadyDecided, decide
 from copilot.domain import Decision, Draft, DraftStatus, Transition
+from copilot.domain.approval import AlreadyDecided, decide
 from copilot.domain.drafts import utcnow
 
 metadata = MetaData()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from copilot.taxonomy import Taxonomy
+from copilot.domain.taxonomy import Taxonomy
 
 PII_FLAG = "pii_shared"
 _CONTACT = (

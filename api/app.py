@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from api.routes import drafts, health, knowledge_base, tickets
 from copilot.domain.approval import AlreadyDecided
+from copilot.domain.taxonomy import UnknownLabel
 from copilot.domain.tickets import TicketTooLong
 from copilot.pipeline import warm_up
 from copilot.services import Services, build_services, load_triage_model
@@ -34,6 +35,19 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     return app
 
 
+# Our own exceptions that a route can raise, and the status each means. Anything else, a bare ValueError
+# included, is a bug in the service: FastAPI answers 500 and logs the traceback. (Bad request bodies and
+# parameters are 422 from FastAPI's own validation; a bad ticket text is a 422 raised in api/deps.py.)
+ERROR_STATUS: dict[type[Exception], int] = {
+    DraftNotFound: 404,  # GET /v1/drafts/{id}, its history, a decision on it
+    AlreadyDecided: 409,  # a second decision on a draft
+    TicketTooLong: 413,  # /v1/triage, /v1/suggest (the batch lists such tickets in `skipped`)
+    UnknownLabel: 422,  # GET /v1/kb/search with a LOB the taxonomy does not hold
+    SopError: 422,  # POST /v1/kb/ingest with an invalid SOP file
+    TriageModelError: 503,  # the triage model cannot be used
+}
+
+
 def _error_handlers(app: FastAPI) -> None:
     def handler(status: int):  # type: ignore[no-untyped-def]
         async def respond(request: Request, exc: Exception) -> JSONResponse:
@@ -41,9 +55,5 @@ def _error_handlers(app: FastAPI) -> None:
 
         return respond
 
-    app.add_exception_handler(DraftNotFound, handler(404))
-    app.add_exception_handler(AlreadyDecided, handler(409))
-    app.add_exception_handler(TicketTooLong, handler(413))
-    app.add_exception_handler(SopError, handler(422))
-    app.add_exception_handler(ValueError, handler(422))
-    app.add_exception_handler(TriageModelError, handler(503))
+    for exception, status in ERROR_STATUS.items():
+        app.add_exception_handler(exception, handler(status))

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from copilot.domain import Draft, Passage, Routing, Ticket, Triage
 from copilot.domain.placeholders import figures_used
+from copilot.domain.taxonomy import UnknownLabel
 from copilot.domain.tickets import admit
 from copilot.drafting.composer import warm_template_choice
 from copilot.drafting.grounding import Grounding
@@ -69,8 +70,9 @@ def suggest(ticket: Ticket, *, services: Services, times: StageTimes | None = No
 
 
 def retrieve_for(ticket: Ticket, labels: Triage, *, services: Services, k: int) -> list[Passage]:
-    """Passages for a triaged ticket, in its language or English: the escalation SOP of each raised risk
-    flag first, then ranked by meaning, words and the intents triage ranks first (unless out of scope).
+    """Passages for a triaged ticket, in its language or the taxonomy's fallback language: the escalation SOP
+    of each raised risk flag first, then ranked by meaning, words and the intents triage ranks first (unless
+    out of scope).
     A LOB that triage is sure enough of to apply on its own (routing AUTO) filters: only its documents
     and cross-LOB ones; a less certain one only ranks, so that a triage error is not a retrieval miss."""
     in_scope = labels.intent in services.taxonomy.intents
@@ -81,6 +83,7 @@ def retrieve_for(ticket: Ticket, labels: Triage, *, services: Services, k: int) 
         k=k,
         lob=labels.lob if in_scope and labels.routing is Routing.AUTO else None,
         language=labels.language,
+        fallback_language=services.taxonomy.fallback_language,
         intents=[labels.intent, *(intent for intent, _ in labels.alternatives)] if in_scope else [],
         pinned=list(dict.fromkeys(h.id for h in handlers if h is not None)),
     )
@@ -102,8 +105,10 @@ def warm_up(services: Services) -> int:
 
 
 def search_knowledge_base(query: str, *, services: Services, k: int, lob: str | None = None) -> list[Passage]:
+    """The k best passages for a query, from one LOB's documents and cross-LOB ones when `lob` is given;
+    raises UnknownLabel for a LOB the taxonomy does not hold."""
     if lob is not None and lob not in services.taxonomy.lobs:
-        raise ValueError(f"unknown LOB {lob!r}; valid: {', '.join(services.taxonomy.lobs)}")
+        raise UnknownLabel(f"unknown LOB {lob!r}; valid: {', '.join(services.taxonomy.lobs)}")
     return retrieve(query, index=services.index, k=k, lob=lob)
 
 

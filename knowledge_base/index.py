@@ -140,14 +140,13 @@ class SopIndex:
         lobs: list[str] | None = None,
         locales: list[str] | None = None,
         doc_ids: list[str] | None = None,
-        on: dt.date | None = None,
         query_vector: list[float] | None = None,
     ) -> list[Passage]:
         """The k passages closest in meaning to the query, from documents in force (see `_where` for filters)."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
-        where = _where(lobs=lobs, locales=locales, doc_ids=doc_ids, on=on)
+        where = _where(lobs=lobs, locales=locales, doc_ids=doc_ids)
         hits = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
         return [_passage(doc.id or "", doc.page_content, doc.metadata, 1.0 - distance) for doc, distance in hits]
 
@@ -158,7 +157,6 @@ class SopIndex:
         k: int,
         lobs: list[str] | None = None,
         locales: list[str] | None = None,
-        on: dt.date | None = None,
     ) -> list[Passage]:
         """The k passages sharing the most telling words with the query (BM25), under the same filters.
 
@@ -166,7 +164,7 @@ class SopIndex:
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        allowed = self.store.get(where=_where(lobs=lobs, locales=locales, on=on), include=[])["ids"]
+        allowed = self.store.get(where=_where(lobs=lobs, locales=locales), include=[])["ids"]
         keywords = self._keyword_index()
         ranked = keywords.rank(query, among=set(allowed), k=k)
         return [_passage(cid, keywords.passages[cid], keywords.metadata[cid], score) for cid, score in ranked]
@@ -202,11 +200,10 @@ def _where(
     lobs: list[str] | None = None,
     locales: list[str] | None = None,
     doc_ids: list[str] | None = None,
-    on: dt.date | None = None,
 ) -> Any:
-    """A Chroma filter: active documents in effect on the day (today by default), optionally only
-    passages of some LOBs, in some locales (templates have one; other sections are "en") or of some documents."""
-    day = int((on or dt.date.today()).strftime("%Y%m%d"))
+    """A Chroma filter: active documents in effect today, optionally only passages of some LOBs, in some
+    locales (a template's own; other sections are in their document's base language) or of some documents."""
+    day = int(dt.date.today().strftime("%Y%m%d"))
     clauses: list[dict[str, Any]] = [{"status": "active"}, {"effective_date": {"$lte": day}}]
     for key, values in (("lob", lobs), ("locale", locales), ("doc_id", doc_ids)):
         if values:

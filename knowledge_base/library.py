@@ -8,6 +8,7 @@ from pathlib import Path
 
 from copilot.domain import SopDocument
 from copilot.domain.placeholders import PlaceholderError, check_template
+from copilot.domain.sop_format import Section
 from copilot.domain.taxonomy import Taxonomy
 from knowledge_base.loader import SopError, load_document
 
@@ -28,9 +29,9 @@ class SopLibrary:
     documents: dict[str, SopDocument]
     figures: dict[str, Figure] = field(default_factory=dict)
 
-    def active(self, *, on: dt.date | None = None) -> list[SopDocument]:
-        """Documents in force on a date: active, effective, and not superseded by another in force."""
-        day = on or dt.date.today()
+    def active(self) -> list[SopDocument]:
+        """Documents in force today: active, effective, and not superseded by another in force."""
+        day = dt.date.today()
         live = [d for d in self.documents.values() if d.status == "active" and d.effective_date <= day]
         superseded = {d.supersedes for d in live if d.supersedes}
         return [d for d in live if d.id not in superseded]
@@ -61,7 +62,7 @@ def load_library(sop_dir: Path, taxonomy: Taxonomy) -> SopLibrary:
     for doc in documents.values():
         for key, value in doc.figures.items():
             if key in figures:
-                raise SopError(f"{doc.id}.md: Figures: {key!r} is also stated in {figures[key].doc_id}")
+                raise SopError(f"{doc.id}.md: {Section.FIGURES}: {key!r} is also stated in {figures[key].doc_id}")
             figures[key] = Figure(key=key, value=value, doc_id=doc.id)
     for doc in documents.values():
         if doc.supersedes and doc.supersedes not in documents:
@@ -71,6 +72,6 @@ def load_library(sop_dir: Path, taxonomy: Taxonomy) -> SopLibrary:
                 check_template(template.body, figures=set(figures))
             except PlaceholderError as exc:
                 raise SopError(
-                    f"{doc.id}.md: Reply templates: {template.template_id} [{template.locale}]: {exc}"
+                    f"{doc.id}.md: {Section.REPLY_TEMPLATES}: {template.template_id} [{template.locale}]: {exc}"
                 ) from exc
     return SopLibrary(documents=documents, figures=figures)

@@ -14,17 +14,9 @@ from pydantic import ValidationError
 
 from copilot.domain import ReplyTemplate, SopDocument, SopSection
 from copilot.domain.placeholders import PlaceholderError, check_template
+from copilot.domain.sop_format import ALL_LOBS, SOP_SECTIONS, Section
 from copilot.domain.taxonomy import Taxonomy
 
-SOP_SECTIONS = (
-    "When this applies",
-    "What to check",
-    "Steps",
-    "Never say or promise",
-    "When to escalate",
-    "Reply templates",
-)
-ALL_LOBS = "all"
 _TEMPLATE_HEADING = re.compile(r"^###\s+([a-z0-9_]+)\s+\[([a-z]{2})\]\s*$", re.MULTILINE)
 _FIGURE_ROW = re.compile(r"^\|\s*([a-z0-9_.]+)\s*\|\s*([^|]+?)\s*\|.*\|\s*$", re.MULTILINE)
 
@@ -49,6 +41,7 @@ def load_document(path: Path, taxonomy: Taxonomy) -> SopDocument:
         "figures": _figures(sections),
         "content_hash": hashlib.sha256(raw).hexdigest(),
         "source_path": str(path),
+        "base_language": taxonomy.fallback_language,
     }
     try:
         doc = SopDocument.model_validate(fields)
@@ -71,7 +64,7 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
         raise SopError(f"{path.name}: front matter: not valid YAML: {exc}") from exc
     if not isinstance(header, dict):
         raise SopError(f"{path.name}: front matter: expected key: value pairs")
-    for forbidden in ("sections", "templates", "figures", "content_hash", "source_path"):
+    for forbidden in ("sections", "templates", "figures", "content_hash", "source_path", "base_language"):
         if forbidden in header:
             raise SopError(f"{path.name}: {forbidden}: not a front-matter field")
     return header, match.group(2)
@@ -83,12 +76,14 @@ def _sections(body: str) -> list[SopSection]:
 
 
 def _templates(path: Path, sections: list[SopSection]) -> list[ReplyTemplate]:
-    section = next((s for s in sections if s.title == "Reply templates"), None)
+    section = next((s for s in sections if s.title == Section.REPLY_TEMPLATES), None)
     if section is None:
         return []
     parts = _TEMPLATE_HEADING.split(section.text)
     if parts[0].strip():
-        raise SopError(f"{path.name}: Reply templates: text before the first '### <template_id> [<locale>]' heading")
+        raise SopError(
+            f"{path.name}: {Section.REPLY_TEMPLATES}: text before the first '### <template_id> [<locale>]' heading"
+        )
     templates = []
     for template_id, locale, body in zip(parts[1::3], parts[2::3], parts[3::3]):
         body = body.strip()
@@ -97,13 +92,13 @@ def _templates(path: Path, sections: list[SopSection]) -> list[ReplyTemplate]:
         if first.lower().startswith("use when:"):
             use_when, body = first.split(":", 1)[1].strip(), rest.strip()
         if not body:
-            raise SopError(f"{path.name}: Reply templates: template {template_id} [{locale}] is empty")
+            raise SopError(f"{path.name}: {Section.REPLY_TEMPLATES}: template {template_id} [{locale}] is empty")
         templates.append(ReplyTemplate(template_id=template_id, locale=locale, use_when=use_when, body=body))
     return templates
 
 
 def _figures(sections: list[SopSection]) -> dict[str, str]:
-    section = next((s for s in sections if s.title == "Figures"), None)
+    section = next((s for s in sections if s.title == Section.FIGURES), None)
     if section is None:
         return {}
     return {k: v for k, v in _FIGURE_ROW.findall(section.text) if k != "figure"}
@@ -131,22 +126,24 @@ def _check_structure(path: Path, doc: SopDocument) -> None:
     if doc.requires_escalation and not doc.escalation_queue:
         raise SopError(f"{path.name}: escalation_queue: required when requires_escalation is true")
     if doc.doc_type == "policy":
-        if not doc.figures and doc.section("Figures") is not None:
-            raise SopError(f"{path.name}: Figures: no '| figure | value | meaning |' rows found")
+        if not doc.figures and doc.section(Section.FIGURES) is not None:
+            raise SopError(f"{path.name}: {Section.FIGURES}: no '| figure | value | meaning |' rows found")
         return
     titles = [s.title for s in doc.sections]
     missing = [s for s in SOP_SECTIONS if s not in titles]
     if missing:
         raise SopError(f"{path.name}: sections: missing '## {missing[0]}'")
     if not doc.templates:
-        raise SopError(f"{path.name}: Reply templates: no '### <template_id> [<locale>]' template")
+        raise SopError(f"{path.name}: {Section.REPLY_TEMPLATES}: no '### <template_id> [<locale>]' template")
     for template in doc.templates:
         if template.locale not in doc.locales:
             raise SopError(
-                f"{path.name}: Reply templates: {template.template_id} is in {template.locale!r}, "
+                f"{path.name}: {Section.REPLY_TEMPLATES}: {template.template_id} is in {template.locale!r}, "
                 f"which is not in locales {doc.locales}"
             )
         try:
             check_template(template.body, figures=None)
         except PlaceholderError as exc:
-            raise SopError(f"{path.name}: Reply templates: {template.template_id} [{template.locale}]: {exc}") from exc
+            raise SopError(
+                f"{path.name}: {Section.REPLY_TEMPLATES}: {template.template_id} [{template.locale}]: {exc}"
+            ) from exc

@@ -1,10 +1,10 @@
 """Fixtures that build real parts in temp dirs: a Chroma index of the real SOP library, a SQLite file,
-a trained triage model, and the real FastAPI app. The expensive ones are built once per session."""
+a trained triage model, and the real FastAPI app. The expensive ones are built once per session.
+Collection fails if a test is not of exactly one tier (unit, integration, browser)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,22 +13,25 @@ from api.app import create_app
 from copilot.domain.taxonomy import Taxonomy, load_taxonomy
 from copilot.pipeline import ingest
 from copilot.services import Services, build_services, load_triage_model
-from copilot.settings import PROJECT_ROOT, Settings
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
+from tests.factories import SOP_DIR, make_settings
 
-SOP_DIR = PROJECT_ROOT / "sop"
-DATASETS_DIR = PROJECT_ROOT / "evals" / "datasets"
-TRAINING_DIR = PROJECT_ROOT / "training"
+# Every test is of exactly one tier (see the markers in pyproject.toml), so `-m unit` is the fast loop.
+TIERS = ("unit", "integration", "browser")
 
 
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    fields: dict[str, object] = {
-        "data_dir": data_dir,
-        "sop_dir": SOP_DIR,
-        "datasets_dir": DATASETS_DIR,
-        "training_dir": TRAINING_DIR,
-    }
-    return Settings(_env_file=None, **(fields | overrides))  # type: ignore[call-arg]
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: every collected test is checked, whatever is run
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wrong = []
+    for item in items:
+        tiers = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})
+        if len(tiers) != 1:
+            wrong.append(f"  {item.nodeid}: {' and '.join(tiers) if tiers else 'no tier'}")
+    if wrong:
+        raise pytest.UsageError(
+            f"each test needs exactly one tier marker ({', '.join(TIERS)}); mark the module with "
+            "`pytestmark = pytest.mark.<tier>` or the test with `@pytest.mark.<tier>`:\n" + "\n".join(wrong)
+        )
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from copilot.settings import PROJECT_ROOT, Settings
+import pytest
+
+from copilot.settings import PROJECT_ROOT, Settings, env_example
+
+pytestmark = pytest.mark.unit
 
 
-def test_env_example_documents_every_setting() -> None:
+def test_env_example_is_written_from_the_settings_model() -> None:
     text = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
-    missing = [name for name in Settings.model_fields if f"COPILOT_{name.upper()}=" not in text]
-    assert missing == []
+    assert text == env_example(), "run `python -m copilot.settings > .env.example`"
+    assert all(f"COPILOT_{name.upper()}=" in text for name in Settings.model_fields)
 
 
 def test_thresholds_out_of_order_are_refused_with_both_values() -> None:

@@ -6,6 +6,8 @@ from copilot.domain.drafts import (
     Draft,
     DraftAction,
     DraftStatus,
+    Problem,
+    ProblemKind,
     RejectReason,
     Transition,
 )
@@ -20,6 +22,8 @@ __all__ = [
     "DraftAction",
     "DraftStatus",
     "Passage",
+    "Problem",
+    "ProblemKind",
     "RejectReason",
     "ReplyTemplate",
     "Routing",

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from copilot.domain.sop import Citation
 from copilot.domain.tickets import Triage
@@ -50,6 +50,27 @@ class RejectReason(StrEnum):
     OTHER = "other"
 
 
+class ProblemKind(StrEnum):
+    """What verification found wrong with a draft."""
+
+    UNKNOWN_CITATION = "unknown_citation"  # cites a passage that is not among its sources
+    UNGROUNDED_FIGURE = "ungrounded_figure"  # states a number no cited passage and not the ticket states
+    NEVER_SAY = "never_say"  # says a phrase on the never-say list of a cited SOP
+    SECRET_REPEATED = "secret_repeated"  # repeats a secret or card number from the ticket
+    LEGACY = "legacy"  # stored before problems were typed: only the sentence is known
+
+
+class Problem(BaseModel):
+    """One problem verification found in a draft: its kind, the sentence an agent reads, and what is at fault."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ProblemKind
+    detail: str = Field(description="The problem as a sentence an agent can act on.")
+    citation: str | None = Field(None, description="The chunk id or document id at fault, if any.")
+    figure: str | None = Field(None, description="The number no source states, for an ungrounded figure.")
+
+
 class Draft(BaseModel):
     """A suggested reply (or escalation, or clarifying question) waiting for a human decision."""
 
@@ -68,7 +89,7 @@ class Draft(BaseModel):
     agent_steps: list[str] = Field(default_factory=list, description="What the agent does, from the SOP.")
     citations: list[Citation] = []
     warnings: list[str] = Field(default_factory=list, description="What the agent must know before sending.")
-    problems: list[str] = Field(
+    problems: list[Problem] = Field(
         default_factory=list, description="What verification found wrong with the text; empty when it passed."
     )
     queue: str | None = None
@@ -76,6 +97,14 @@ class Draft(BaseModel):
     model_version: str
     status: DraftStatus = DraftStatus.PENDING
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+    @field_validator("problems", mode="before")
+    @classmethod
+    def _legacy_problems(cls, value: object) -> object:
+        """Drafts stored before problems were typed hold plain sentences: each becomes a legacy Problem."""
+        if isinstance(value, list):
+            return [Problem(kind=ProblemKind.LEGACY, detail=p) if isinstance(p, str) else p for p in value]
+        return value
 
     @property
     def verified(self) -> bool:

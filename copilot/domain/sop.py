@@ -52,6 +52,9 @@ class SopDocument(BaseModel):
     figures: dict[str, str] = {}
     content_hash: str = ""
     source_path: str = ""
+    # The language its sections are written in (each reply template names its own locale): the library's
+    # base language, which is the taxonomy's fallback_language. Set by the loader, not the front matter.
+    base_language: str
 
     def section(self, title: str) -> SopSection | None:
         return next((s for s in self.sections if s.title.lower() == title.lower()), None)
@@ -86,6 +89,3 @@ class Citation(BaseModel):
     doc_version: str
     section: str
     chunk_id: str
-
-    def label(self) -> str:
-        return f"{self.doc_id} §{self.section}"

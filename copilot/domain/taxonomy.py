@@ -18,6 +18,10 @@ class TaxonomyError(ValueError):
     """The taxonomy file is missing, unreadable or inconsistent."""
 
 
+class UnknownLabel(ValueError):
+    """A request names a label (a LOB, say) that the taxonomy does not hold; the message names the valid ones."""
+
+
 class IntentSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     description: str
@@ -53,6 +57,9 @@ class RiskFlagSpec(BaseModel):
     tier: str | None
     escalate: bool
     queue: str | None
+    # The ticket holds a secret (a password, code, card or ID number): redaction removes what the
+    # patterns match, and a reply that repeats it fails verification.
+    secrets: bool = False
     patterns: list[str] = []
 
 
@@ -84,6 +91,9 @@ class Taxonomy(BaseModel):
     conditions: dict[str, ConditionSpec] = {}
     defaults: Defaults
     languages: list[str]
+    # The language replies fall back to where an SOP has no template in the ticket's language, and the
+    # one assumed when a ticket's language cannot be told.
+    fallback_language: str
 
     @model_validator(mode="after")
     def _labels_consistent(self) -> Taxonomy:
@@ -108,6 +118,8 @@ class Taxonomy(BaseModel):
                     raise ValueError(f"condition {name!r} names unknown intent {intent!r}")
         self._check_level("out_of_scope", self.out_of_scope.priority, self.out_of_scope.tier)
         self._check_level("defaults", self.defaults.priority, self.defaults.tier)
+        if self.fallback_language not in self.languages:
+            raise ValueError(f"fallback_language {self.fallback_language!r} is not in languages {self.languages}")
         return self
 
     def _check_level(self, where: str, priority: str | None, tier: str | None) -> None:
@@ -154,6 +166,16 @@ class Taxonomy(BaseModel):
     def tier_rank(self, tier: str) -> int:
         """0 for the first (lowest) tier."""
         return list(self.tiers).index(tier)
+
+    @property
+    def secret_flags(self) -> list[str]:
+        """The risk flags that mean the ticket holds a secret."""
+        return [name for name, spec in self.risk_flags.items() if spec.secrets]
+
+    @property
+    def escalating_flags(self) -> list[str]:
+        """The risk flags that send a ticket to an escalation queue instead of a drafted reply alone."""
+        return [name for name, spec in self.risk_flags.items() if spec.escalate]
 
     @cached_property
     def flag_patterns(self) -> dict[str, list[re.Pattern[str]]]:

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+Sentiment = Literal["negative", "neutral", "positive"]  # the ticket's tone (copilot/triage/sentiment.py)
+
 
 def new_ticket_id() -> str:
     return f"TKT-{uuid.uuid4().hex[:12]}"
@@ -64,7 +66,7 @@ class Triage(BaseModel):
     risk_flags: list[str] = []
     conditions: list[str] = []
     language: str
-    sentiment: Literal["negative", "neutral", "positive"] = "neutral"
+    sentiment: Sentiment = "neutral"
     sentiment_score: float = Field(0.0, ge=-1, le=1, description="VADER compound score, -1 to 1.")
     escalate: bool = False
     queue: str | None = None

@@ -6,13 +6,14 @@ from collections.abc import Iterable
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from lingua import IsoCode639_1, Language
 
 from copilot.domain import Citation, Draft, DraftAction, ReplyTemplate, SopDocument, Ticket, Triage
 from copilot.domain.placeholders import PLACEHOLDER, figures_used, fill
+from copilot.domain.sop_format import Section
 from copilot.drafting.grounding import Grounding, numbered_steps, ticket_fields
 from copilot.drafting.plan import CLARIFY_TEMPLATE, HOLDING_TEMPLATE, OUT_OF_SCOPE_TEMPLATE, Plan
 
-FALLBACK_LOCALE = "en"
 COMPOSER_VERSION = "template-composer/1"
 
 
@@ -36,7 +37,7 @@ class TemplateWriter:
         sop = plan.sop
         locale, warnings = _locale_for(sop, triage.language, plan)
         template = self._choose(ticket.text, _candidates(sop, locale, plan))
-        reply, citations = None, list(grounding.cite(sop.id, "Steps"))
+        reply, citations = None, list(grounding.cite(sop.id, Section.STEPS))
         if template is None:
             wanted = " or ".join(plan.template_ids) or "reply"
             warnings.append(f"{sop.id} has no {wanted} template: write the message yourself")
@@ -117,11 +118,22 @@ def _candidates(sop: SopDocument, locale: str, plan: Plan) -> list[ReplyTemplate
 
 
 def _locale_for(sop: SopDocument, language: str, plan: Plan) -> tuple[str, list[str]]:
+    """The ticket's language if the SOP has a template for it, else the SOP's base language (the taxonomy's
+    fallback_language, which the loader gives every document)."""
+    fallback = sop.base_language
     if _candidates(sop, language, plan):
         return language, []
-    if language == FALLBACK_LOCALE:
-        return FALLBACK_LOCALE, []
-    return FALLBACK_LOCALE, [f"{sop.id} has no '{language}' template for this: the text is in English"]
+    if language == fallback:
+        return fallback, []
+    return fallback, [f"{sop.id} has no '{language}' template for this: the text is in {_language_name(fallback)}"]
+
+
+def _language_name(code: str) -> str:
+    """The English name of an ISO 639-1 code ("en" -> "English"), for a warning an agent reads."""
+    try:
+        return Language.from_iso_code_639_1(IsoCode639_1.from_str(code)).name.title()
+    except ValueError:  # a code lingua does not know: show the code
+        return code
 
 
 def _unique(citations: list[Citation]) -> list[Citation]:

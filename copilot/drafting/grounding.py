@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 
 from copilot.domain import Citation, Passage, SopDocument, Ticket
-from knowledge_base.chunking import TEMPLATES_SECTION
+from copilot.domain.sop_format import Section
+from knowledge_base.chunking import template_section
 from knowledge_base.library import SopLibrary
 
 # A handle has letters, digits, '_' and '.', but does not end with '.' (that is the sentence's).
@@ -50,11 +51,11 @@ class Grounding:
         ]
 
     def cite_template(self, template_id: str, locale: str) -> list[Citation]:
-        return self.cite(self.sop.id, f"{TEMPLATES_SECTION}: {template_id} [{locale}]")
+        return self.cite(self.sop.id, template_section(template_id, locale))
 
     def cite_figures(self, keys: list[str]) -> list[Citation]:
         policies = sorted({self.library.figures[k].doc_id for k in keys})
-        return [c for doc_id in policies for c in self.cite(doc_id, "Figures")]
+        return [c for doc_id in policies for c in self.cite(doc_id, Section.FIGURES)]
 
 
 def ticket_fields(ticket: Ticket) -> dict[str, str]:
@@ -85,7 +86,7 @@ def _own_handle(text: str) -> str | None:
 
 def numbered_steps(sop: SopDocument) -> list[str]:
     """The SOP's `## Steps` as a list, one item per numbered step, Markdown emphasis removed."""
-    section = sop.section("Steps")
+    section = sop.section(Section.STEPS)
     if section is None:
         return []
     items = re.split(r"^\s*\d+\.\s+", section.text, flags=re.MULTILINE)

@@ -1,22 +1,26 @@
 """The LLM writer: a LangChain chat model (OpenAI or any compatible server) drafts from the passages.
 
 The ticket is redacted and passed as quoted data; the model may use only the passages given, must
-answer in a fixed JSON shape, gets one retry on invalid output, and any provider error or timeout
-falls back to the template writer, with the draft saying so.
+answer in a fixed JSON shape, gets one retry on invalid output, and a provider error, a timeout or
+output invalid twice falls back to the template writer, with the draft saying so and the cause logged
+(never the ticket or the reply). Any other exception is a bug and propagates.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import TypeVar
 
+import openai
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import PydanticOutputParser
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from copilot.domain import Citation, Draft, DraftAction, Ticket, Triage
+from copilot.domain.sop_format import Section
 from copilot.domain.taxonomy import Taxonomy
 from copilot.drafting.composer import TemplateWriter
 from copilot.drafting.grounding import Grounding, numbered_steps
@@ -24,6 +28,17 @@ from copilot.drafting.plan import Plan
 from copilot.drafting.redaction import redact
 
 M = TypeVar("M", bound=BaseModel)
+logger = logging.getLogger(__name__)
+
+# What the chat model may fail with that the template writer can stand in for: the provider's errors
+# (APIError covers connection, timeout and status errors; the openai client wraps httpx's in them), a
+# timeout raised around the call, and an answer that does not parse into a WrittenReply even after the retry.
+MODEL_FAILURES: tuple[type[Exception], ...] = (
+    openai.APIError,
+    TimeoutError,
+    OutputParserException,
+    ValidationError,
+)
 
 SYSTEM_PROMPT = """You draft replies for creator-support agents of a short-video platform.
 Rules:
@@ -71,7 +86,13 @@ class ChatModelWriter:
             return self.fallback.write(ticket, triage, plan, grounding)
         try:
             written = self._ask(ticket, triage, grounding)
-        except Exception as exc:  # a provider error, a timeout, or output invalid twice
+        except MODEL_FAILURES as exc:
+            status = getattr(exc, "status_code", None)
+            logger.warning(
+                "LLM writer fell back to the template writer: %s%s",
+                type(exc).__name__,
+                f" (HTTP {status})" if status is not None else "",
+            )
             draft = self.fallback.write(ticket, triage, plan, grounding)
             note = f"the chat model failed ({type(exc).__name__}); the template writer drafted this reply"
             return draft.model_copy(update={"warnings": [*draft.warnings, note]})
@@ -122,7 +143,7 @@ def _user_prompt(ticket: Ticket, triage: Triage, grounding: Grounding, *, taxono
     passages = [
         {"doc_id": p.doc_id, "section": p.section, "text": p.text}
         for p in grounding.sources
-        if p.doc_id == grounding.sop.id or p.section == "Figures"
+        if p.doc_id == grounding.sop.id or p.section == Section.FIGURES
     ]
     return (
         f"Triage: LOB {triage.lob}, intent {triage.intent}, language {triage.language}.\n"

@@ -6,7 +6,6 @@ import re
 
 from copilot.domain.taxonomy import Taxonomy
 
-PII_FLAG = "pii_shared"
 _CONTACT = (
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # email addresses
     re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)"),  # phone numbers
@@ -15,7 +14,9 @@ REDACTED = "[redacted]"
 
 
 def redact(text: str, *, taxonomy: Taxonomy) -> str:
-    """The text with contact details and everything the pii_shared flag's patterns catch replaced."""
-    for pattern in (*_CONTACT, *taxonomy.flag_patterns.get(PII_FLAG, [])):
+    """The text with contact details and everything the patterns of the taxonomy's secret flags (those with
+    `secrets: true`, such as pii_shared) catch replaced."""
+    secrets = [pattern for flag in taxonomy.secret_flags for pattern in taxonomy.flag_patterns[flag]]
+    for pattern in (*_CONTACT, *secrets):
         text = pattern.sub(REDACTED, text)
     return text

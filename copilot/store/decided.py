@@ -1,6 +1,6 @@
 """Decided drafts as eval cases: what the copilot proposed for a ticket and what a specialist did with it.
 
-QA exports them (`copilot drafts export`) and adds the confirmed ones to the golden set
+QA exports them (`copilot export-decisions`) and adds the confirmed ones to the golden set
 (`copilot eval add-decided`), so every decision can become a regression case.
 """
 

@@ -204,15 +204,13 @@ def _two_columns(scores: np.ndarray) -> np.ndarray:
     return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
 
 
-def _fit_detail(
-    features: sparse.csr_matrix, labels: list[bool | None], *, min_precision: float = 0.9
-) -> tuple[LogisticRegression, float] | None:
-    """The needs-detail head on the labelled rows, and its threshold; None when either answer has fewer
-    than 6 examples or no threshold is that precise."""
+def _fit_detail(features: sparse.csr_matrix, labels: list[bool | None]) -> tuple[LogisticRegression, float] | None:
+    """The needs-detail head on the labelled rows, and its threshold (9 in 10 above it really say too little);
+    None when either answer has fewer than 6 examples or no threshold is that precise."""
     rows = [i for i, label in enumerate(labels) if label is not None]
     y = np.array([bool(labels[i]) for i in rows])
     model = LogisticRegression(C=1.0, max_iter=3000)
-    return fit_precise(model, features[rows], y, min_precision=min_precision, min_each=6)
+    return fit_precise(model, features[rows], y, min_precision=0.9, min_each=6)
 
 
 def _calibrated(ranked: np.ndarray, calibrator: IsotonicRegression) -> np.ndarray:

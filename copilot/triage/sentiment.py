@@ -8,11 +8,11 @@ non-English 'neutral' as 'not measured' rather than as calm.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-Sentiment = Literal["negative", "neutral", "positive"]
+from copilot.domain.tickets import Sentiment
+
 _CUTOFF = 0.05  # VADER's own convention for its compound score
 
 

@@ -40,7 +40,7 @@ def triage_many(
         return []
     texts = [t.text for t in tickets]
     predictions = classifier.predict(texts)
-    languages = detect_languages(texts, supported=taxonomy.languages)
+    languages = detect_languages(texts, supported=taxonomy.languages, fallback=taxonomy.fallback_language)
     return [
         _label(t, p, language, taxonomy=taxonomy, thresholds=thresholds, version=classifier.version)
         for t, p, language in zip(tickets, predictions, languages)

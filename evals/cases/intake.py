@@ -1,4 +1,4 @@
-"""Add decided drafts (an export of `copilot drafts export`) to the golden set as new cases.
+"""Add decided drafts (an export of `copilot export-decisions`) to the golden set as new cases.
 
 An approved or edited draft is a confirmed case: the action and SOP the specialist accepted, and the
 policy figures the sent text states as required facts. A rejected draft says what was wrong, not what
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from copilot.domain import DraftStatus
+from copilot.drafting.plan import general_sop
 from copilot.store.decided import DecidedCase
 from evals.cases.figures import figure_pattern
 from evals.cases.schemas import GoldenCase
@@ -71,8 +72,11 @@ def _golden_case(item: DecidedCase, case_id: str, library: SopLibrary) -> Golden
         lob=item.lob,
         intent=item.intent,
         risk_flags=item.risk_flags,
-        expected_action=item.action.value,
-        expected_sop_ids=item.sop_ids or ["SOP-GEN-03"],
+        expected_action=item.action,
+        # The SOP the draft cited first. A draft that cited nothing names no SOP, so the case expects the
+        # general one (the SOP of the general intent, which plan_draft falls back on when no SOP covers a
+        # ticket), as a QA reviewer would file it; the library says which document that is.
+        expected_sop_ids=item.sop_ids or [general_sop(library).id],
         required_facts=cited_facts,
         forbidden_claims=[],
         notes=f"from draft {item.draft_id}, {item.decision.value} by {item.actor} on {item.decided_at:%Y-%m-%d}",

@@ -1,4 +1,5 @@
-"""The documented formats of the eval datasets (see evals/datasets/README.md)."""
+"""The documented formats of the eval datasets (see evals/datasets/README.md) and of the training tickets
+(training/README.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Action = Literal["reply", "clarify", "escalate"]
+from copilot.domain import DraftAction
+
 SafetyCategory = Literal[
     "prompt_injection",
     "other_user_data",
@@ -32,7 +34,7 @@ class _LabelledText(BaseModel):
 
 
 class LabelledTicket(_LabelledText):
-    """One line of evals/datasets/tickets/{train,dev,test}.jsonl."""
+    """One line of evals/datasets/tickets/{dev,test}.jsonl, training/tickets.jsonl or training/*/*.jsonl."""
 
     id: str = Field(
         pattern=r"^[TFDL]-\d{5}$",
@@ -52,7 +54,7 @@ class GoldenCase(_LabelledText):
     """One line of evals/datasets/golden_replies.jsonl: what a right draft for this ticket does."""
 
     id: str = Field(pattern=r"^G-\d{4}$")
-    expected_action: Action
+    expected_action: DraftAction
     expected_sop_ids: list[str] = Field(min_length=1, description="The SOP to retrieve first, then policies.")
     required_facts: list[str] = Field(description="Figure keys whose values a right reply states.")
     forbidden_claims: list[str]
@@ -64,7 +66,7 @@ class SafetyCase(_LabelledText):
 
     id: str = Field(pattern=r"^S-\d{4}$")
     category: SafetyCategory
-    expected_action: Action
+    expected_action: DraftAction
     must_not_contain: list[str]
     secrets: list[str]
     expected_behaviour: str = Field(min_length=1)

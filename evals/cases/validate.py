@@ -1,10 +1,11 @@
 """Check every dataset against its schema, the taxonomy and the SOP library, and count what is there.
 
-Rules (evals/datasets/README.md): labels exist in the taxonomy and LOB matches intent; a ticket's
-priority and tier are at least what its intent and labelled flags give; tickets are 3 to 250 words;
-no two tickets anywhere are near-duplicates (evals/similarity.py), so nothing in test leaks from
-train; each intent has at least 8 test tickets; every SOP id and figure key referenced exists; no
-policy figure is written out anywhere but its policy's Figures table.
+Rules (evals/datasets/README.md, training/README.md): labels exist in the taxonomy and LOB matches
+intent; a ticket's priority and tier are at least what its intent and labelled flags give; tickets are
+3 to 250 words; no two tickets anywhere, training tickets included, are near-duplicates
+(evals/cases/similarity.py), so nothing in an eval set leaks from training; each intent has at least 8
+test tickets; every SOP id and figure key referenced exists; no policy figure is written out anywhere
+but its policy's Figures table.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from copilot.domain.placeholders import PLACEHOLDER
+from copilot.domain.sop_format import Section
 from copilot.domain.taxonomy import Taxonomy
 from copilot.triage.training import training_files
 from evals.cases.figures import figure_pattern
@@ -119,8 +121,8 @@ def validate_datasets(
         where = f"safety.jsonl {c.id}"
         problems += _label_problems(where, c.lob, c.intent, c.risk_flags, c.language, taxonomy)
         problems += [f"{where}: secret {s!r} is not in the text" for s in c.secrets if s not in c.text]
-        if c.secrets and "pii_shared" not in c.risk_flags:
-            problems.append(f"{where}: has secrets but no pii_shared flag")
+        if c.secrets and not set(taxonomy.secret_flags) & set(c.risk_flags):
+            problems.append(f"{where}: has secrets but no {' or '.join(taxonomy.secret_flags)} flag")
     problems += _ids_unique([t.id for _, t in tickets], "tickets")
     problems += _ids_unique([g.id for g in golden], "golden_replies.jsonl")
     problems += _ids_unique([c.id for c in safety], "safety.jsonl")
@@ -200,7 +202,7 @@ def _restated_figure_problems(library: SopLibrary) -> list[str]:
         pattern = figure_pattern(number)
         for doc in library.documents.values():
             for section in doc.sections:
-                if section.title == "Figures":
+                if section.title == Section.FIGURES:
                     continue  # each policy's own table of its figures
                 if pattern.search(PLACEHOLDER.sub("", section.text)):
                     problems.append(

@@ -3,7 +3,8 @@
 evals/thresholds.yaml sets, per suite and metric, `min` or `max` (the level it must hold) and
 `tolerance` (how far it may move the wrong way from the baseline). A metric with a threshold
 fails when it is past its level, when it regressed beyond its tolerance, or when it could not be
-measured; every other metric of the baseline is shown with its delta and passes.
+measured (a gate does not pass what it did not see; the check says why it was not measured); every
+other metric of the baseline is shown with its delta and passes.
 """
 
 from __future__ import annotations
@@ -77,11 +78,13 @@ def compare(run: EvalRun, *, baseline: Baseline, thresholds: Thresholds) -> list
         limits, before = thresholds.get(suite, {}), baseline.get(suite, {})
         for metric in sorted(set(limits) | set(before)):
             value, base = result.metrics.get(metric), before.get(metric)
-            checks.append(_check(suite, metric, value, base, limits.get(metric)))
+            checks.append(_check(suite, metric, value, base, limits.get(metric), result.unmeasured.get(metric)))
     return checks
 
 
-def _check(suite: str, metric: str, value: Metric, base: Metric, limit: Limit | None) -> Check:
+def _check(
+    suite: str, metric: str, value: Metric, base: Metric, limit: Limit | None, unmeasured: str | None = None
+) -> Check:
     delta = round(value - base, 4) if value is not None and base is not None else None
     check = Check(
         suite=suite,
@@ -95,7 +98,8 @@ def _check(suite: str, metric: str, value: Metric, base: Metric, limit: Limit | 
     if limit is None:
         return check
     if value is None:
-        return check.model_copy(update={"passed": False, "why": "not measured"})
+        why = f"not measured: {unmeasured}" if unmeasured else "not measured"
+        return check.model_copy(update={"passed": False, "why": why})
     if (limit.min is not None and value < limit.min) or (limit.max is not None and value > limit.max):
         return check.model_copy(update={"passed": False, "why": f"{value} is past the threshold {limit}"})
     worse = -delta if delta is not None and limit.min is not None else delta

@@ -15,7 +15,7 @@ from copilot.services import Services
 from copilot.triage import Thresholds
 from copilot.triage.batch import CHUNK
 from copilot.triage.training import read_examples, train_classifier
-from evals.results import SuiteResult
+from evals.results import Measures, SuiteResult
 from evals.suites.triage import classification_result
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
 
@@ -93,10 +93,10 @@ def benchmark_suite(
         gold=[e.label for e in test],
         predicted=[(p.intent, p.confidence) for p in predictions],
     )
-    result.metrics |= {
-        "train_examples": len(train),
-        "labels": len(classifier.labels),
-        "training_seconds_including_embedding": round(training_seconds, 1),
-        "batch_tickets_per_second": round(len(test) / predict_seconds, 1),
-    }
+    measures = Measures()
+    measures.put("train_examples", len(train))
+    measures.put("labels", len(classifier.labels))
+    measures.put("training_seconds_including_embedding", round(training_seconds, 1))
+    measures.ratio("batch_tickets_per_second", len(test), predict_seconds, digits=1, reason="nothing was predicted")
+    result.add(measures)
     return result

@@ -2,7 +2,7 @@
 the passages it cites?) and answer relevance (does it answer what the ticket asks?), each 0 to 1.
 
 It runs only when a judge model is configured (COPILOT_JUDGE_MODEL); otherwise the reply suite
-reports both metrics as not run. The ticket is data for the judge, never instructions.
+reports both metrics as not measured, with that reason. The ticket is data for the judge, never instructions.
 """
 
 from __future__ import annotations

@@ -5,16 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from copilot.pipeline import StageTimes
-from evals.results import SuiteResult
+from evals.results import Measures, SuiteResult
 
 STAGES = ("triage", "retrieval", "writing", "verification", "storing")
 
 
 def latency_suite(times: list[StageTimes], *, dataset: str) -> SuiteResult:
-    """Times of suggestions already made (the reply or latency pass), one StageTimes per ticket."""
-    metrics: dict[str, float | None] = {}
+    """Times of suggestions already made (the reply or latency pass), one StageTimes per ticket; a stage
+    is measured over the suggestions that went through it."""
+    m = Measures()
     for stage in (*STAGES, "total"):
-        ms = [1000 * (sum(t.values()) if stage == "total" else t.get(stage, 0.0)) for t in times]
-        metrics[f"{stage}_p50_ms"] = round(float(np.percentile(ms, 50)), 1)
-        metrics[f"{stage}_p95_ms"] = round(float(np.percentile(ms, 95)), 1)
-    return SuiteResult(suite="latency", dataset=dataset, cases=len(times), metrics=metrics)
+        if stage == "total":
+            ms = [1000 * sum(t.values()) for t in times]
+        else:
+            ms = [1000 * t[stage] for t in times if stage in t]
+        reason = f"no suggestion went through {stage}" if times else "no suggestions were timed"
+        for q in (50, 95):
+            m.put(f"{stage}_p{q}_ms", round(float(np.percentile(ms, q)), 1) if ms else None, reason=reason)
+    return SuiteResult(suite="latency", dataset=dataset, cases=len(times), metrics=m.metrics, unmeasured=m.unmeasured)

@@ -8,12 +8,13 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from copilot.domain import Draft, Ticket
-from copilot.drafting.verify import UNGROUNDED, numbers_in
+from copilot.domain.drafts import ProblemKind
+from copilot.drafting.verify import numbers_in
 from copilot.pipeline import StageTimes, suggest
 from copilot.services import Services
 from evals.cases.figures import figure_pattern
 from evals.cases.schemas import GoldenCase
-from evals.results import Failure, SuiteResult
+from evals.results import Failure, Measures, SuiteResult
 from evals.suites.judge import Judge
 
 JUDGED = ("faithfulness", "answer_relevance")
@@ -50,9 +51,9 @@ def reply_suite(
         cites_known = all(c.doc_id in services.library.documents for c in draft.citations)
         if not cites_known:
             problems.append("cites a document the library does not hold")
-        problems += draft.problems
+        problems += [p.detail for p in draft.problems]
         numbers = numbers_in(draft.reply or "")
-        ungrounded = [p for p in draft.problems if p.startswith(UNGROUNDED)]
+        ungrounded = [p for p in draft.problems if p.kind is ProblemKind.UNGROUNDED_FIGURE]
         totals["numbers"] += len(numbers)
         totals["ungrounded"] += len(ungrounded)
         if case.expected_action == "reply" and draft.action.value == "reply":
@@ -64,41 +65,53 @@ def reply_suite(
         said = [claim for claim in case.forbidden_claims if claim.casefold() in text]
         problems += [f'makes the forbidden claim "{claim}"' for claim in said]
         totals["forbidden"] += bool(said)
+        totals["with_forbidden_claims"] += bool(case.forbidden_claims)
         totals["cited_ok"] += cites_known
         totals["language_match"] += draft.language == case.language
         if problems:
             failures.append(Failure(case_id=case.id, ticket=case.text, output=_shown(draft), problems=problems))
     n = len(cases)
     lengths = [len(re.findall(r"\w+", d.reply or "")) for d in drafts]
-    metrics: dict[str, float | None] = {
-        "action_accuracy": round(sum(sum(v) for v in right_by_lob.values()) / n, 4),
-        "citations_valid": round(totals["cited_ok"] / n, 4),
-        "drafts_verified": round(sum(d.verified for d in drafts) / n, 4),
-        "figures_grounded": round(1 - totals["ungrounded"] / totals["numbers"], 4) if totals["numbers"] else 1.0,
-        "required_facts_stated": round(totals["facts_stated"] / totals["facts_needed"], 4)
-        if totals["facts_needed"]
-        else None,
-        "drafts_with_forbidden_claims": totals["forbidden"],
-        "language_match": round(totals["language_match"] / n, 4),
-        "mean_length_words": round(statistics.fmean(lengths), 1) if lengths else None,
-    }
-    not_run = dict.fromkeys(JUDGED, NO_JUDGE)
-    if judge is not None:
-        metrics |= judged(services, drafts, judge)
-        not_run = {}
+    m = Measures()
+    m.ratio("action_accuracy", sum(sum(v) for v in right_by_lob.values()), n, reason="no cases")
+    m.ratio("citations_valid", totals["cited_ok"], n, reason="no cases")
+    m.ratio("drafts_verified", sum(d.verified for d in drafts), n, reason="no cases")
+    m.put(
+        "figures_grounded",
+        round(1 - totals["ungrounded"] / totals["numbers"], 4) if totals["numbers"] else None,
+        reason="no figures in any draft",
+    )
+    m.ratio(
+        "required_facts_stated",
+        totals["facts_stated"],
+        totals["facts_needed"],
+        reason="no case answered with a reply needs a policy figure",
+    )
+    m.put(
+        "drafts_with_forbidden_claims",
+        totals["forbidden"] if totals["with_forbidden_claims"] else None,
+        reason="no case lists a forbidden claim",
+    )
+    m.ratio("language_match", totals["language_match"], n, reason="no cases")
+    m.put("mean_length_words", round(statistics.fmean(lengths), 1) if lengths else None, reason="no drafts")
+    if judge is None:
+        for name in JUDGED:
+            m.skip(name, NO_JUDGE)
+    else:
+        judged(m, services, drafts, judge)
     return SuiteResult(
         suite="reply",
         dataset=dataset,
         cases=n,
-        metrics=metrics,
-        not_run=not_run,
+        metrics=m.metrics,
+        unmeasured=m.unmeasured,
         per_lob={lob: round(sum(v) / len(v), 4) for lob, v in sorted(right_by_lob.items())},
         per_lob_metric="action_accuracy",
         failures=failures,
     )
 
 
-def judged(services: Services, drafts: list[Draft], judge: Judge) -> dict[str, float | None]:
+def judged(measures: Measures, services: Services, drafts: list[Draft], judge: Judge) -> None:
     """Mean faithfulness and relevance of the drafts that have text, graded against their cited passages."""
     grades = []
     for draft in drafts:
@@ -112,10 +125,16 @@ def judged(services: Services, drafts: list[Draft], judge: Judge) -> dict[str, f
             if p.chunk_id in cited
         ]
         grades.append(judge.grade(ticket=draft.ticket_text, reply=draft.reply, sources=sources))
-    return {
-        "faithfulness": round(statistics.fmean(g.faithfulness for g in grades), 4) if grades else None,
-        "answer_relevance": round(statistics.fmean(g.answer_relevance for g in grades), 4) if grades else None,
-    }
+    measures.put(
+        "faithfulness",
+        round(statistics.fmean(g.faithfulness for g in grades), 4) if grades else None,
+        reason="no draft has text to judge",
+    )
+    measures.put(
+        "answer_relevance",
+        round(statistics.fmean(g.answer_relevance for g in grades), 4) if grades else None,
+        reason="no draft has text to judge",
+    )
 
 
 def _shown(draft: Draft) -> str:

@@ -3,9 +3,11 @@ and each risk flag's recall and precision on the labelled tickets."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import Counter, defaultdict
 
+import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from copilot.domain import Routing, Ticket
@@ -13,7 +15,7 @@ from copilot.pipeline import triage_batch
 from copilot.services import Services
 from copilot.triage.metrics import expected_calibration_error, reliability_bins
 from evals.cases.schemas import LabelledTicket
-from evals.results import ClassScores, Confusion, CoveragePoint, Failure, ReliabilityBin, SuiteResult
+from evals.results import ClassScores, Confusion, CoveragePoint, Failure, Measures, ReliabilityBin, SuiteResult
 from evals.suites.safety import flag_scores
 
 COVERAGE_THRESHOLDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
@@ -36,17 +38,27 @@ def triage_suite(services: Services, tickets: list[LabelledTicket], *, dataset: 
         predicted=[(x.intent, x.confidence) for x in labels],
         groups=[t.lob for t in tickets],
     )
-    result.metrics |= {
-        "lob_accuracy": _r(sum(x.lob == t.lob for x, t in zip(labels, tickets)) / len(tickets)),
-        "in_scope_accuracy": _r(sum(in_scope) / len(in_scope)) if in_scope else None,
-        "out_of_scope_recall": _r(sum(oos_caught) / len(oos_caught)) if oos_caught else None,
-        **{f"routed_{r.value}_share": _r(routed[r.value] / len(labels)) for r in Routing},
-        "auto_applied_error_rate": _r(1 - sum(auto) / len(auto)) if auto else None,
-    }
-    # Risk flags on ordinary tickets too, beside the safety set's: a missed flag is a missed escalation.
-    result.metrics |= flag_scores(
-        list(services.taxonomy.risk_flags), [t.risk_flags for t in tickets], [x.risk_flags for x in labels]
+    measures = Measures()
+    measures.ratio(
+        "lob_accuracy", sum(x.lob == t.lob for x, t in zip(labels, tickets)), len(tickets), reason="no tickets"
     )
+    measures.ratio("in_scope_accuracy", sum(in_scope), len(in_scope), reason="no in-scope tickets")
+    measures.ratio("out_of_scope_recall", sum(oos_caught), len(oos_caught), reason="no out-of-scope tickets")
+    for r in Routing:
+        measures.ratio(f"routed_{r.value}_share", routed[r.value], len(labels), reason="no tickets")
+    measures.put(
+        "auto_applied_error_rate",
+        _r(1 - sum(auto) / len(auto)) if auto else None,
+        reason="no ticket was routed to be labelled automatically",
+    )
+    # Risk flags on ordinary tickets too, beside the safety set's: a missed flag is a missed escalation.
+    flag_scores(
+        measures,
+        list(services.taxonomy.risk_flags),
+        [t.risk_flags for t in tickets],
+        [x.risk_flags for x in labels],
+    )
+    result.add(measures)
     wrong, flag_only = iter(result.failures), []  # the wrong intents are listed in ticket order
     for t, x, ok in zip(tickets, labels, correct):
         missed = [f"risk flag {flag} not raised" for flag in sorted(set(t.risk_flags) - set(x.risk_flags))]
@@ -98,21 +110,24 @@ def classification_result(
 
 
 def per_class(gold: list[str], predicted: list[str]) -> list[ClassScores]:
+    """Scores of each label; precision is None for a label never predicted, recall for one no case has."""
     names = sorted(set(gold) | set(predicted))
-    p, r, f, n = precision_recall_fscore_support(gold, predicted, labels=names, zero_division=0)
+    p, r, f, n = precision_recall_fscore_support(gold, predicted, labels=names, zero_division=np.nan)
     return [
-        ClassScores(label=name, precision=_r(a), recall=_r(b), f1=_r(c), support=int(d))
+        ClassScores(label=name, precision=_r_or_none(a), recall=_r_or_none(b), f1=_r(c), support=int(d))
         for name, a, b, c, d in zip(names, p, r, f, n)
     ]
 
 
 def risk_coverage(confidences: list[float], correct: list[bool]) -> list[CoveragePoint]:
-    """Error rate of the labels applied automatically at each confidence threshold, with the share applied."""
+    """Error rate of the labels applied automatically at each confidence threshold, with the share applied.
+    A threshold no label reaches has no error rate, so it has no point."""
     points = []
     for threshold in COVERAGE_THRESHOLDS:
         kept = [ok for c, ok in zip(confidences, correct) if c >= threshold]
-        risk = 1 - sum(kept) / len(kept) if kept else 0.0
-        points.append(CoveragePoint(threshold=threshold, coverage=_r(len(kept) / len(correct)), risk=_r(risk)))
+        if kept:
+            risk = 1 - sum(kept) / len(kept)
+            points.append(CoveragePoint(threshold=threshold, coverage=_r(len(kept) / len(correct)), risk=_r(risk)))
     return points
 
 
@@ -133,3 +148,8 @@ def _accuracy_by(groups: list[str], correct: list[bool]) -> dict[str, float]:
 
 def _r(value: float) -> float:
     return round(float(value), 4)
+
+
+def _r_or_none(value: float) -> float | None:
+    """Rounded, or None for the NaN scikit-learn gives a score with nothing to measure."""
+    return None if math.isnan(value) else _r(value)

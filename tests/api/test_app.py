@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from copilot.domain.drafts import Problem, ProblemKind, new_draft_id
+from copilot.services import Services
 from copilot.store.drafts import drafts, transitions
+
+pytestmark = pytest.mark.integration
 
 PAYOUT = {
     "text": "my withdrawal of $120 from oct 3 still hasn't arrived, it's been 2 weeks",
@@ -41,6 +47,28 @@ def test_suggest_then_read_then_approve_a_draft(client: TestClient) -> None:
     assert decided.json()["sop_versions"] == {c["doc_id"]: c["doc_version"] for c in draft["citations"]}
     assert client.get(f"/v1/drafts/{draft['id']}").json()["status"] == "approved"
     assert [t["actor"] for t in client.get(f"/v1/drafts/{draft['id']}/history").json()] == ["agent-9"]
+
+
+def test_a_draft_that_failed_verification_carries_its_problems_as_typed_objects(client: TestClient) -> None:
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    made = store.get(client.post("/v1/suggest", json=PAYOUT).json()["id"])
+    problem = Problem(
+        kind=ProblemKind.UNGROUNDED_FIGURE,
+        detail="states 47, which no cited passage and not the ticket states",
+        figure="47",
+    )
+    flawed = store.save(made.model_copy(update={"id": new_draft_id(), "problems": [problem]}))
+    body = client.get(f"/v1/drafts/{flawed.id}").json()
+    assert body["problems"] == [
+        {
+            "kind": "ungrounded_figure",
+            "detail": "states 47, which no cited passage and not the ticket states",
+            "citation": None,
+            "figure": "47",
+        }
+    ]
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert set(schemas["Problem"]["properties"]) == {"kind", "detail", "citation", "figure"}
 
 
 def test_a_second_decision_is_a_conflict_and_changes_nothing(client: TestClient) -> None:
@@ -124,3 +152,23 @@ def test_batch_triage_labels_good_tickets_and_lists_the_bad(client: TestClient) 
     assert [r["intent"] for r in body["results"]] == ["payout_missing", "subscription_setup"]
     single = client.post("/v1/triage", json=PAYOUT).json()
     assert (body["results"][0]["intent"], body["results"][0]["confidence"]) == (single["intent"], single["confidence"])
+
+
+def test_an_unknown_lob_in_a_search_is_a_422_naming_the_valid_lobs(client: TestClient) -> None:
+    response = client.get("/v1/kb/search", params={"q": "payout", "lob": "crypto"})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "unknown LOB 'crypto'" in detail
+    taxonomy = client.app.state.services.taxonomy  # type: ignore[attr-defined]
+    assert all(lob in detail for lob in taxonomy.lobs)
+
+
+def test_a_bare_value_error_is_a_server_error_not_the_clients(ready: Services) -> None:
+    app = create_app(services=ready)
+
+    @app.get("/v1/boom")
+    def boom() -> None:
+        raise ValueError("a bug in the service")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/v1/boom").status_code == 500

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from copilot.cli.main import app
 from copilot.services import Services
-from tests.conftest import SOP_DIR
+from tests.factories import SOP_DIR
 
 runner = CliRunner()
 
@@ -35,6 +35,7 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.unit
 def test_every_option_and_argument_has_help_text() -> None:
     def walk(command: click.Command, path: str) -> list[str]:
         missing = [f"{path} {p.name}" for p in command.params if not getattr(p, "help", None)]
@@ -45,17 +46,20 @@ def test_every_option_and_argument_has_help_text() -> None:
     assert walk(typer.main.get_command(app), "copilot") == []
 
 
+@pytest.mark.integration
 def test_kb_search_shows_the_matching_sop(env: Services) -> None:
     code, out, _ = run("kb", "search", "my verified badge disappeared", "--k", "3")
     assert code == 0 and "SOP-VER-03" in out
 
 
+@pytest.mark.integration
 def test_triage_prints_the_labels_as_json(env: Services) -> None:
     code, out, _ = run("triage", "ticket", "i lost my phone with the authenticator app, can't log in")
     assert code == 0
     assert json.loads(out)["lob"] == "account_access"
 
 
+@pytest.mark.integration
 def test_suggest_then_decide_and_a_second_decision_is_one_line_error(env: Services) -> None:
     code, out, _ = run("suggest", "where is my payout? requested it 3 weeks ago", "--handle", "kai.films")
     assert code == 0
@@ -68,6 +72,7 @@ def test_suggest_then_decide_and_a_second_decision_is_one_line_error(env: Servic
     assert err.strip().count("\n") == 0 and "already approved" in err
 
 
+@pytest.mark.integration
 def test_unknown_draft_and_bad_decision_are_one_line_errors(env: Services) -> None:
     code, _, err = run("decide", "DRF-nope", "approve", "--actor", "agent-1")
     assert code == 1 and "no draft with id 'DRF-nope'" in err and "Traceback" not in err
@@ -75,11 +80,13 @@ def test_unknown_draft_and_bad_decision_are_one_line_errors(env: Services) -> No
     assert code == 1 and "needs a reason" in err
 
 
+@pytest.mark.integration
 def test_an_empty_ticket_is_refused(env: Services) -> None:
     code, _, err = run("suggest", "   ")
     assert code == 1 and "empty" in err
 
 
+@pytest.mark.integration
 def test_ingesting_a_malformed_sop_names_it_and_leaves_the_index_as_it_was(
     env: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,6 +104,7 @@ def test_ingesting_a_malformed_sop_names_it_and_leaves_the_index_as_it_was(
     assert env.index.passages_of("SOP-AS-03")
 
 
+@pytest.mark.integration
 def test_train_on_a_csv_with_named_columns_writes_a_versioned_artifact(
     env: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,6 +132,7 @@ def test_train_on_a_csv_with_named_columns_writes_a_versioned_artifact(
     assert code == 1 and "needs-detail must be true or false" in err
 
 
+@pytest.mark.integration
 def test_suggesting_from_an_empty_knowledge_base_says_to_ingest(
     env: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,16 +141,19 @@ def test_suggesting_from_an_empty_knowledge_base_says_to_ingest(
     assert code == 1 and "is empty; run `copilot kb ingest`" in err
 
 
+@pytest.mark.integration
 def test_validate_prints_counts_and_passes_on_the_shipped_datasets(env: Services) -> None:
     code, out, _ = run("eval", "validate")
     assert code == 0 and "by intent" in out and "datasets OK" in out
 
 
+@pytest.mark.integration
 def test_an_oversized_ticket_is_refused_with_the_limit(env: Services) -> None:
     code, _, err = run("suggest", "x" * 100_000)
     assert code == 1 and "the limit is 20000" in err
 
 
+@pytest.mark.integration
 def test_batch_tags_good_rows_and_reports_every_bad_one(env: Services, tmp_path: Path) -> None:
     source = tmp_path / "backlog.jsonl"
     source.write_text(
@@ -164,6 +176,7 @@ def test_batch_tags_good_rows_and_reports_every_bad_one(env: Services, tmp_path:
     assert (rows[1]["intent"], float(rows[1]["confidence"])) == (single["intent"], single["confidence"])
 
 
+@pytest.mark.integration
 def test_decided_drafts_export_and_become_golden_cases(env: Services, tmp_path: Path) -> None:
     code, out, _ = run("suggest", "my withdrawal from oct 3 still has not reached my bank account")
     draft = json.loads(out)
@@ -187,6 +200,7 @@ def test_decided_drafts_export_and_become_golden_cases(env: Services, tmp_path: 
     assert code == 0 and "0 cases added" in out and golden.read_text(encoding="utf-8") == after
 
 
+@pytest.mark.integration
 def test_eval_gate_fails_with_the_metric_and_writes_the_report(env: Services, tmp_path: Path) -> None:
     golden = tmp_path / "golden.jsonl"
     golden.write_text((env.settings.datasets_dir / "golden_replies.jsonl").read_text().splitlines()[0] + "\n")
@@ -201,6 +215,7 @@ def test_eval_gate_fails_with_the_metric_and_writes_the_report(env: Services, tm
     assert code == 1 and "gate: retrieval.recall_at_5: 1.0 is past the threshold >= 1.01" in err
 
 
+@pytest.mark.integration
 def test_benchmark_trains_on_a_public_file_and_prints_accuracy_and_speeds(env: Services, tmp_path: Path) -> None:
     banking77 = Path(__file__).resolve().parents[2] / "evals" / "benchmarks" / "banking77"
     for split, per_label in (("train", 12), ("test", 4)):

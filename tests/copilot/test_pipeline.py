@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import re
+
+import pytest
 
 from copilot.domain import Decision, DecisionKind, DraftAction, Ticket
+from copilot.domain.placeholders import figures_used
 from copilot.pipeline import suggest
 from copilot.services import Services
 from copilot.triage import Thresholds
+from evals.cases.figures import figure_pattern
+
+pytestmark = pytest.mark.integration
 
 PAYOUT = (
     "hi @mila.bakes here, my withdrawal of $120 requested on oct 3 still hasnt arrived in my bank. what's going on?"
@@ -20,18 +25,21 @@ def test_a_payout_ticket_gets_a_cited_reply_stating_the_policy_figures(ready: Se
     assert draft.action is DraftAction.REPLY
     assert draft.triage.intent == "payout_missing"
     assert draft.reply and draft.reply.startswith("Hi @mila.bakes")
-    cited = {c.doc_id for c in draft.citations}
-    assert "SOP-CR-03" in cited
-    processing_days = ready.library.figures["payout.processing_business_days"]
-    if re.search(r"\{\{fig:payout.processing_business_days\}\}", _template_body(ready, draft.template)):
-        assert processing_days.doc_id in cited and processing_days.value in draft.reply
+    cited = {(c.doc_id, c.section) for c in draft.citations}
+    assert "SOP-CR-03" in {doc_id for doc_id, _ in cited}
+    [template] = [
+        t
+        for t in ready.library.documents["SOP-CR-03"].templates
+        if (t.template_id, t.locale) == (draft.template, draft.language)
+    ]
+    keys = figures_used(template.body)
+    assert keys, f"the chosen template {template.template_id} states no policy figure"
+    for key in keys:
+        figure = ready.library.figures[key]
+        assert figure_pattern(figure.value).search(draft.reply), f"{key} ({figure.value}) is not stated"
+        assert (figure.doc_id, "Figures") in cited, f"{key} is stated without citing {figure.doc_id}"
     assert draft.agent_steps, "the SOP's steps are shown to the agent"
     assert ready.store.get(draft.id) == draft
-
-
-def _template_body(services: Services, template_id: str | None) -> str:
-    sop = services.library.documents["SOP-CR-03"]
-    return next(t.body for t in sop.templates if t.template_id == template_id and t.locale == "en")
 
 
 def test_no_draft_ever_shows_an_unfilled_placeholder(ready: Services) -> None:

@@ -4,6 +4,7 @@ model's own vectors, and it is bounded."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from langchain_core.embeddings import Embeddings
 
 from knowledge_base.embeddings import CachedEmbeddings, LocalMiniLMEmbeddings, _batches
@@ -24,6 +25,7 @@ class Counting(Embeddings):
         return self.embed_documents([text])[0]
 
 
+@pytest.mark.integration
 def test_onnx_runtime_gives_the_same_vectors_as_pytorch_in_the_callers_order(
     embeddings: LocalMiniLMEmbeddings,
 ) -> None:
@@ -37,12 +39,14 @@ def test_onnx_runtime_gives_the_same_vectors_as_pytorch_in_the_callers_order(
     assert list(embeddings.onnx_dir.glob("*.onnx")), "the export is kept for the next process"
 
 
+@pytest.mark.unit
 def test_batches_keep_every_text_once_within_the_count_and_token_limits() -> None:
     lengths = [5, 5, 5, 40, 40, 300]
     batches = _batches(list(range(6)), lengths, most=2, tokens=100)
     assert batches == [[0, 1], [2, 3], [4], [5]], "a text longer than the budget still gets its own batch"
 
 
+@pytest.mark.integration
 def test_a_repeated_query_is_embedded_once_with_the_models_vector(embeddings: LocalMiniLMEmbeddings) -> None:
     counting = Counting(embeddings)
     cached = CachedEmbeddings(counting)
@@ -51,6 +55,7 @@ def test_a_repeated_query_is_embedded_once_with_the_models_vector(embeddings: Lo
     assert first == again == embeddings.embed_query("where is my payout")
 
 
+@pytest.mark.integration
 def test_batches_pass_through_so_a_vector_never_depends_on_what_came_before(
     embeddings: LocalMiniLMEmbeddings,
 ) -> None:
@@ -61,6 +66,7 @@ def test_batches_pass_through_so_a_vector_never_depends_on_what_came_before(
     assert counting.asked[-1] == "cannot log in"
 
 
+@pytest.mark.integration
 def test_the_cache_forgets_the_least_recently_used_text(embeddings: LocalMiniLMEmbeddings) -> None:
     counting = Counting(embeddings)
     cached = CachedEmbeddings(counting, size=2)

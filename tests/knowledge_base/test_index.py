@@ -14,7 +14,7 @@ from knowledge_base.chunking import chunk_document
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
 from knowledge_base.index import SopIndex, chroma_client
 from knowledge_base.library import load_library
-from tests.conftest import SOP_DIR
+from tests.factories import SOP_DIR
 
 SMALL_LIBRARY = ["POL-REWARDS.md", "SOP-CR-03.md", "SOP-CR-04.md", "SOP-AA-01.md", "POL-ACCOUNT.md"]
 
@@ -51,6 +51,7 @@ def docs(folder: Path, taxonomy: Taxonomy) -> list[SopDocument]:
     return load_library(folder, taxonomy).active()
 
 
+@pytest.mark.integration
 def test_ingesting_twice_embeds_nothing_the_second_time(sop_dir: Path, index: SopIndex, taxonomy: Taxonomy) -> None:
     first = index.sync(docs(sop_dir, taxonomy), max_tokens=350)
     counted = index.embeddings.embedded  # type: ignore[attr-defined]
@@ -61,6 +62,7 @@ def test_ingesting_twice_embeds_nothing_the_second_time(sop_dir: Path, index: So
     assert index.count() == first.chunks_written
 
 
+@pytest.mark.integration
 def test_a_changed_document_replaces_its_chunks_and_a_removed_one_disappears(
     sop_dir: Path, index: SopIndex, taxonomy: Taxonomy
 ) -> None:
@@ -76,6 +78,7 @@ def test_a_changed_document_replaces_its_chunks_and_a_removed_one_disappears(
     assert all(p.doc_id != "SOP-AA-01" for p in index.search("I can't log in", k=10))
 
 
+@pytest.mark.unit
 def test_chunk_ids_are_stable_and_carry_the_document_metadata(taxonomy: Taxonomy) -> None:
     [doc] = [d for d in load_library(SOP_DIR, taxonomy).active() if d.id == "SOP-CR-03"]
     first, again = chunk_document(doc, max_tokens=120), chunk_document(doc, max_tokens=120)
@@ -92,6 +95,7 @@ def test_chunk_ids_are_stable_and_carry_the_document_metadata(taxonomy: Taxonomy
     assert {c.metadata["locale"] for c in first} >= {"en", "es", "pt"}
 
 
+@pytest.mark.integration
 def test_search_finds_the_right_sop_and_respects_the_lob_filter(
     sop_dir: Path, index: SopIndex, taxonomy: Taxonomy
 ) -> None:

@@ -11,7 +11,9 @@ import pytest
 from copilot.domain.taxonomy import Taxonomy
 from knowledge_base.library import load_library
 from knowledge_base.loader import SopError, load_document
-from tests.conftest import SOP_DIR
+from tests.factories import SOP_DIR
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_shipped_library_loads_with_every_intent_covered(taxonomy: Taxonomy) -> None:

@@ -7,37 +7,13 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from copilot.domain import Decision, DecisionKind, Draft, DraftAction, DraftStatus, RejectReason, Routing, Triage
+from copilot.domain import Decision, DecisionKind, DraftStatus, RejectReason
 from copilot.domain.approval import AlreadyDecided, decide, next_status
-from copilot.domain.sop import Citation
+from tests.factories import a_draft
+
+pytestmark = pytest.mark.unit
 
 NOW = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)
-
-
-def a_draft(status: DraftStatus = DraftStatus.PENDING) -> Draft:
-    triage = Triage(
-        ticket_id="TKT-1",
-        lob="creator_rewards",
-        intent="payout_missing",
-        confidence=0.9,
-        routing=Routing.AUTO,
-        priority="P2",
-        tier="T1",
-        language="en",
-        model_version="triage-test",
-    )
-    return Draft(
-        ticket_id="TKT-1",
-        ticket_text="where is my payout",
-        triage=triage,
-        action=DraftAction.REPLY,
-        reply="Hi there,\nYour payout is on its way.\nThe Creator Support team",
-        language="en",
-        citations=[Citation(doc_id="SOP-CR-03", doc_version="1.2.0", section="Steps", chunk_id="SOP-CR-03::steps::0")],
-        writer="template",
-        model_version="template-composer/1; triage-test",
-        status=status,
-    )
 
 
 @pytest.mark.parametrize(

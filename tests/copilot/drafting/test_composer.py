@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from copilot.domain import DraftAction, Routing, Ticket, Triage
+import pytest
+
+from copilot.domain import DraftAction, Ticket
 from copilot.drafting.composer import TemplateWriter
-from copilot.drafting.grounding import Grounding, ticket_fields
+from copilot.drafting.grounding import ticket_fields
 from copilot.drafting.plan import Plan
 from copilot.services import Services
+from tests.factories import grounding_for, labels
 
 
-def labels(intent: str, language: str, taxonomy_lob: str) -> Triage:
-    return Triage(
-        ticket_id="TKT-1",
-        lob=taxonomy_lob,
-        intent=intent,
-        confidence=0.95,
-        routing=Routing.AUTO,
-        priority="P2",
-        tier="T1",
-        language=language,
-        model_version="triage-test",
-    )
-
-
-def grounding_for(services: Services, sop_id: str) -> Grounding:
-    sop = services.library.documents[sop_id]
-    policies = sorted({f.doc_id for f in services.library.figures.values()})
-    sources = [p for d in [sop_id, *policies] for p in services.index.passages_of(d)]
-    return Grounding(sop=sop, sources=sources, library=services.library)
-
-
+@pytest.mark.integration
 def test_a_spanish_ticket_gets_the_spanish_template_when_the_sop_has_one(ready: Services) -> None:
     writer = TemplateWriter(embeddings=ready.embeddings)
     sop = ready.library.documents["SOP-CR-03"]
@@ -46,6 +29,7 @@ def test_a_spanish_ticket_gets_the_spanish_template_when_the_sop_has_one(ready: 
     assert not any("English" in w for w in draft.warnings)
 
 
+@pytest.mark.integration
 def test_a_ticket_in_a_locale_the_sop_lacks_gets_english_and_a_warning(ready: Services) -> None:
     writer = TemplateWriter(embeddings=ready.embeddings)
     sop = ready.library.documents["SOP-EP-03"]
@@ -60,6 +44,7 @@ def test_a_ticket_in_a_locale_the_sop_lacks_gets_english_and_a_warning(ready: Se
     assert any("'fr'" in w and "English" in w for w in draft.warnings)
 
 
+@pytest.mark.integration
 def test_policy_figures_are_filled_and_their_policy_is_cited(ready: Services) -> None:
     writer = TemplateWriter(embeddings=ready.embeddings)
     sop = ready.library.documents["SOP-CR-01"]
@@ -77,12 +62,14 @@ def test_policy_figures_are_filled_and_their_policy_is_cited(ready: Services) ->
     assert ("POL-REWARDS", "Figures") in {(c.doc_id, c.section) for c in draft.citations}
 
 
+@pytest.mark.unit
 def test_ticket_fields_come_from_the_ticket_or_are_left_to_the_fallback() -> None:
     fields = ticket_fields(Ticket(id="TKT-9", text="@nova.cooks here: my $45.50 payout from 2026-10-03 never came"))
     assert fields == {"ticket_id": "TKT-9", "creator_handle": "@nova.cooks", "amount": "$45.50", "date": "2026-10-03"}
     assert "amount" not in ticket_fields(Ticket(text="where is my money"))
 
 
+@pytest.mark.unit
 def test_a_reply_greets_the_writers_own_handle_never_the_reported_account() -> None:
     assert ticket_fields(Ticket(text="My account is @mila.bakes. My payout is late"))["creator_handle"] == "@mila.bakes"
     assert ticket_fields(Ticket(text="minha conta @caio.treinos foi hackeada"))["creator_handle"] == "@caio.treinos"

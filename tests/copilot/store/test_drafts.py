@@ -12,8 +12,11 @@ import sqlalchemy as sa
 
 from copilot.domain import Decision, DecisionKind, DraftStatus, RejectReason
 from copilot.domain.approval import AlreadyDecided
-from copilot.store.drafts import DraftNotFound, DraftStore, metadata
-from tests.copilot.domain.test_approval import a_draft
+from copilot.domain.drafts import Problem, ProblemKind
+from copilot.store.drafts import DraftNotFound, DraftStore, drafts, metadata
+from tests.factories import a_draft
+
+pytestmark = pytest.mark.integration
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -116,3 +119,35 @@ def test_decided_drafts_are_listed_with_their_decisions(store: DraftStore) -> No
     decided = [(d.id, t.to_status) for d, t in store.decided()]
     assert (second.id, DraftStatus.APPROVED) in decided
     assert first.id not in [d for d, _ in decided]
+
+
+UNGROUNDED = "states 47, which no cited passage and not the ticket states"
+
+
+def test_a_draft_reads_back_with_its_typed_problems(store: DraftStore) -> None:
+    problem = Problem(kind=ProblemKind.UNGROUNDED_FIGURE, detail=UNGROUNDED, figure="47")
+    draft = store.save(fresh_draft().model_copy(update={"problems": [problem]}))
+    assert store.get(draft.id).problems == [problem]
+    assert not store.get(draft.id).verified
+
+
+def test_a_draft_stored_with_problems_as_sentences_still_loads(store: DraftStore) -> None:
+    """Drafts stored before problems were typed hold plain sentences: each reads back as a legacy problem."""
+    draft = fresh_draft()
+    payload = draft.model_dump(mode="json") | {"problems": [UNGROUNDED]}
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.insert(drafts).values(
+                id=draft.id,
+                ticket_id=draft.ticket_id,
+                status=draft.status.value,
+                action=draft.action.value,
+                created_at=draft.created_at,
+                payload=payload,
+            )
+        )
+    loaded = store.get(draft.id)
+    assert loaded.problems == [Problem(kind=ProblemKind.LEGACY, detail=UNGROUNDED)]
+    assert not loaded.verified
+    store.decide(draft.id, Decision(kind=DecisionKind.APPROVE, actor="agent-1"))
+    assert [(d.id, d.problems[0].detail) for d, _ in store.decided() if d.id == draft.id] == [(draft.id, UNGROUNDED)]

@@ -12,7 +12,9 @@ from copilot.services import Services
 from copilot.triage import TriageModelError, triage
 from copilot.triage.classifier import IntentClassifier
 from copilot.triage.training import read_examples
-from tests.conftest import DATASETS_DIR
+from tests.factories import DATASETS_DIR
+
+pytestmark = pytest.mark.integration
 
 
 def test_the_default_model_labels_most_held_out_tickets_correctly(ready: Services) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import sparse
 
 from copilot.domain.taxonomy import Taxonomy
 from copilot.triage.flags import FlagDetector, lowest_precise_threshold
 from copilot.triage.rules import apply_rules
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_threshold_is_the_lowest_score_that_keeps_precision() -> None:

@@ -9,7 +9,9 @@ import yaml
 
 from copilot.domain.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 from copilot.triage.rules import apply_rules, detect_flags
-from tests.conftest import SOP_DIR
+from tests.factories import SOP_DIR
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(

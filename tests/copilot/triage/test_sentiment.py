@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from copilot.triage.sentiment import sentiment_of
+
+pytestmark = pytest.mark.unit
 
 
 def test_an_angry_ticket_reads_negative_and_a_thankful_one_positive() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from evals.cases.figures import figure_pattern
+
+pytestmark = pytest.mark.unit
 
 
 def test_a_figure_is_found_as_a_whole_value() -> None:

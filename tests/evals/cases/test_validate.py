@@ -12,7 +12,9 @@ from copilot.domain.taxonomy import Taxonomy
 from evals.cases.similarity import near_duplicate_pairs
 from evals.cases.validate import validate_datasets
 from knowledge_base.library import SopLibrary, load_library
-from tests.conftest import DATASETS_DIR, SOP_DIR, TRAINING_DIR
+from tests.factories import DATASETS_DIR, SOP_DIR, TRAINING_DIR
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")

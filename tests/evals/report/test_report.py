@@ -49,6 +49,7 @@ def triage_suite() -> SuiteResult:
             "ece": 0.0431,
             "out_of_scope_recall": None,
         },
+        unmeasured={"out_of_scope_recall": "no out-of-scope tickets"},
         per_class=[
             ClassScores(label="payout_missing", precision=0.91, recall=0.88, f1=0.8947, support=74),
             ClassScores(label="account_locked", precision=0.85, recall=0.9, f1=0.8743, support=60),
@@ -86,7 +87,7 @@ def reply_suite() -> SuiteResult:
         dataset="evals/datasets/golden.jsonl",
         cases=40,
         metrics={"action_accuracy": 0.925, "required_facts_stated": 0.81, "drafts_with_forbidden_claims": 1.0},
-        not_run={"faithfulness": "no judge model configured"},
+        unmeasured={"faithfulness": "no judge model configured"},
         failures=[
             Failure(
                 case_id="G-0107",
@@ -155,12 +156,14 @@ def images_in(page: str) -> list[dict[str, str]]:
 # Markdown.
 
 
+@pytest.mark.unit
 def test_markdown_title_has_the_run_date_and_duration() -> None:
     first_line = render_markdown(make_run()).splitlines()[0]
     assert first_line.startswith("# ")
     assert "2025-05-01 14:03 UTC" in first_line and "3 min 7 s" in first_line
 
 
+@pytest.mark.unit
 def test_markdown_shows_every_metric_value_readably() -> None:
     markdown = render_markdown(make_run())
     assert table_row(markdown, "intent_accuracy") == "| intent_accuracy | 0.874 |"
@@ -168,22 +171,27 @@ def test_markdown_shows_every_metric_value_readably() -> None:
     assert table_row(markdown, "ece") == "| ece | 0.043 |"
     assert table_row(markdown, "tickets") == "| tickets | 186 |"
     assert table_row(markdown, "drafts_with_forbidden_claims") == "| drafts_with_forbidden_claims | 1 |"
-    assert table_row(markdown, "out_of_scope_recall") == "| out_of_scope_recall | n/a |"
+    assert (
+        table_row(markdown, "out_of_scope_recall") == "| out_of_scope_recall | not measured (no out-of-scope tickets) |"
+    )
 
 
-def test_markdown_shows_a_metric_that_was_not_run_with_its_reason_never_as_zero() -> None:
+@pytest.mark.unit
+def test_markdown_shows_an_unmeasured_metric_with_its_reason_never_as_zero() -> None:
     markdown = render_markdown(make_run())
-    assert table_row(markdown, "faithfulness") == "| faithfulness | not run (no judge model configured) |"
+    assert table_row(markdown, "faithfulness") == "| faithfulness | not measured (no judge model configured) |"
     assert not re.search(r"faithfulness \| [-+]?0", markdown)
 
 
-def test_a_metric_both_measured_as_none_and_not_run_reads_as_not_run() -> None:
+@pytest.mark.unit
+def test_a_none_metric_reads_as_not_measured_with_its_reason() -> None:
     run = make_run()
     run.suites["reply"].metrics["faithfulness"] = None
     markdown = render_markdown(run)
-    assert table_row(markdown, "faithfulness") == "| faithfulness | not run (no judge model configured) |"
+    assert table_row(markdown, "faithfulness") == "| faithfulness | not measured (no judge model configured) |"
 
 
+@pytest.mark.unit
 def test_markdown_gate_shows_the_failing_check_with_its_signed_delta() -> None:
     markdown = render_markdown(make_run())
     lines = markdown.splitlines()
@@ -196,11 +204,13 @@ def test_markdown_gate_shows_the_failing_check_with_its_signed_delta() -> None:
     assert "below the limit" in markdown
 
 
+@pytest.mark.unit
 def test_markdown_without_checks_has_no_gate() -> None:
     markdown = render_markdown(make_run(checks=[]))
     assert "Gate" not in markdown and "FAIL" not in markdown
 
 
+@pytest.mark.unit
 def test_markdown_counts_failing_cases_without_listing_them() -> None:
     markdown = render_markdown(make_run())
     assert "- triage: 1 of 186 cases" in markdown
@@ -212,6 +222,7 @@ def test_markdown_counts_failing_cases_without_listing_them() -> None:
 # HTML.
 
 
+@pytest.mark.unit
 def test_html_escapes_ticket_text() -> None:
     page = render_html(make_run())
     assert "<script>alert(1)</script>" not in page
@@ -219,6 +230,7 @@ def test_html_escapes_ticket_text() -> None:
     assert "<script" not in page
 
 
+@pytest.mark.unit
 def test_html_is_self_contained() -> None:
     page = render_html(make_run())
     assert "<link" not in page and "@import" not in page and "url(" not in page
@@ -226,6 +238,7 @@ def test_html_is_self_contained() -> None:
     assert all(image["src"].startswith("data:image/png;base64,") for image in images_in(page))
 
 
+@pytest.mark.unit
 def test_html_lists_each_failing_case_with_its_ticket_output_and_problems() -> None:
     page = render_html(make_run())
     for failure in [*triage_suite().failures, *reply_suite().failures]:
@@ -236,15 +249,17 @@ def test_html_lists_each_failing_case_with_its_ticket_output_and_problems() -> N
     assert "Best,\nCreator Support</pre>" in page
 
 
+@pytest.mark.unit
 def test_html_has_the_gate_and_metric_tables() -> None:
     page = render_html(make_run())
     assert "1 of 2 checks failed" in page
     assert '<td class="fail">FAIL</td>' in page and '<td class="pass">PASS</td>' in page
     assert "-0.030" in page and "+0.012" in page
-    assert "not run (no judge model configured)" in page
+    assert "not measured (no judge model configured)" in page
     assert "<td>content_removed</td>" in page and "0.825" in page
 
 
+@pytest.mark.unit
 def test_html_has_one_png_per_plot_with_data_and_none_for_missing_data() -> None:
     images = images_in(render_html(make_run()))
     plots = {(image["data-suite"], image["data-plot"]) for image in images}
@@ -261,11 +276,13 @@ def test_html_has_one_png_per_plot_with_data_and_none_for_missing_data() -> None
         assert base64.b64decode(payload, validate=True).startswith(PNG_SIGNATURE)
 
 
+@pytest.mark.unit
 def test_per_lob_plot_says_which_metric_it_shows() -> None:
     (lob_image,) = [image for image in images_in(render_html(make_run())) if image["data-plot"] == "per-lob"]
     assert lob_image["alt"].startswith("intent_accuracy per LOB")
 
 
+@pytest.mark.unit
 def test_a_confusion_matrix_with_thirty_labels_renders() -> None:
     labels = [f"intent_label_number_{i:02d}" for i in range(30)]
     matrix = [[10 if i == j else (1 if j == (i + 1) % 30 else 0) for j in range(30)] for i in range(30)]
@@ -278,6 +295,7 @@ def test_a_confusion_matrix_with_thirty_labels_renders() -> None:
 # Files.
 
 
+@pytest.mark.unit
 def test_write_report_writes_json_markdown_and_html(tmp_path: Path) -> None:
     run = make_run()
     paths = write_report(run, tmp_path / "report" / "nested")
@@ -288,6 +306,7 @@ def test_write_report_writes_json_markdown_and_html(tmp_path: Path) -> None:
     assert paths["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
+@pytest.mark.browser
 def test_report_opens_in_a_real_browser(tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"chromium is missing at {CHROMIUM}: install it with `apt-get install chromium`")

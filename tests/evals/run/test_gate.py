@@ -10,9 +10,14 @@ import pytest
 from evals.results import EvalRun, SuiteResult
 from evals.run.gate import compare, load_baseline, load_thresholds, write_baseline
 
+pytestmark = pytest.mark.unit
+
+NOT_MEASURED = "no case needs it"  # the reason every None metric of these runs gives
+
 
 def a_run(**metrics: float | None) -> EvalRun:
-    suite = SuiteResult(suite="reply", dataset="golden.jsonl", cases=10, metrics=metrics)
+    unmeasured = {name: NOT_MEASURED for name, value in metrics.items() if value is None}
+    suite = SuiteResult(suite="reply", dataset="golden.jsonl", cases=10, metrics=metrics, unmeasured=unmeasured)
     return EvalRun(started_at=dt.datetime(2026, 11, 22, tzinfo=dt.UTC), duration_seconds=1.0, suites={"reply": suite})
 
 
@@ -48,7 +53,9 @@ def test_lower_is_better_for_a_max_threshold(tmp_path: Path) -> None:
 def test_an_unmeasured_metric_with_a_threshold_fails(tmp_path: Path) -> None:
     limits = load_thresholds(thresholds(tmp_path, "reply:\n  action_accuracy: {min: 0.9}\n"))
     check = compare(a_run(action_accuracy=None), baseline={}, thresholds=limits)[0]
-    assert not check.passed and check.why == "not measured"
+    assert not check.passed and check.why == f"not measured: {NOT_MEASURED}"
+    missing = compare(a_run(), baseline={}, thresholds=limits)[0]
+    assert not missing.passed and missing.why == "not measured"
 
 
 def test_a_baseline_round_trips_and_shows_deltas_without_failing(tmp_path: Path) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from copilot.domain import Ticket
+from copilot.domain.drafts import Problem, ProblemKind
 from copilot.services import Services
 from evals.cases.schemas import GoldenCase, LabelledTicket, SafetyCase
+from evals.results import SuiteResult
 from evals.run.runner import Datasets, run
 from evals.suites.judge import Judge
 from evals.suites.reply import draft_all, reply_suite
@@ -45,6 +48,7 @@ def drafts(ready: Services, *cases: GoldenCase | SafetyCase):  # type: ignore[no
     return [d for d, _ in draft_all(ready, [Ticket(id=c.id, text=c.text) for c in cases])]
 
 
+@pytest.mark.integration
 def test_retrieval_finds_the_expected_sop_and_lists_a_miss_as_a_failure(ready: Services) -> None:
     found = retrieval_suite(ready, [CASE], dataset="inline", k=5)
     assert found.metrics["recall_at_5"] == 1.0 and found.metrics["mrr"] >= 0.5 and not found.failures
@@ -54,16 +58,20 @@ def test_retrieval_finds_the_expected_sop_and_lists_a_miss_as_a_failure(ready: S
     assert missed.failures[0].problems[0].startswith("SOP-VER-03 not in the top 5")
 
 
+@pytest.mark.unit
 def test_ndcg_rewards_the_expected_documents_ranked_first() -> None:
     assert ndcg(["A", "B", "C"], ["A", "B"], at=5) == 1.0
     assert 0 < ndcg(["C", "A", "B"], ["A", "B"], at=5) < 1.0
     assert ndcg(["C", "D"], ["A"], at=5) == 0.0
+    assert ndcg(["C", "D"], [], at=5) is None, "nothing relevant: no best to measure against"
 
 
+@pytest.mark.integration
 def test_reply_metrics_count_actions_and_forbidden_claims_and_name_the_failure(ready: Services) -> None:
     good = reply_suite(ready, [CASE], drafts(ready, CASE), dataset="inline")
     assert good.metrics["action_accuracy"] == 1.0 and good.metrics["citations_valid"] == 1.0
-    assert good.not_run == {
+    assert good.unmeasured == {
+        "required_facts_stated": "no case answered with a reply needs a policy figure",
         "faithfulness": "no judge model is configured (COPILOT_JUDGE_MODEL)",
         "answer_relevance": "no judge model is configured (COPILOT_JUDGE_MODEL)",
     }
@@ -77,6 +85,48 @@ def test_reply_metrics_count_actions_and_forbidden_claims_and_name_the_failure(r
     ]
 
 
+@pytest.mark.integration
+def test_the_reply_suite_counts_ungrounded_figures_by_kind_and_lists_their_sentences(ready: Services) -> None:
+    [made] = drafts(ready, CASE)
+    problems = [
+        Problem(kind=ProblemKind.UNGROUNDED_FIGURE, detail="mentions 47, which no source has", figure="47"),
+        Problem(kind=ProblemKind.LEGACY, detail="states 5, which no cited passage and not the ticket states"),
+    ]
+    flawed = made.model_copy(
+        update={"reply": "It arrives within 47 hours, 5 business days at most.", "problems": problems}
+    )
+    result = reply_suite(ready, [CASE], [flawed], dataset="inline")
+    assert result.metrics["figures_grounded"] == 0.5, "one of the two figures is ungrounded, by kind, not by wording"
+    assert result.metrics["drafts_verified"] == 0.0
+    assert {p.detail for p in problems} <= set(result.failures[0].problems)
+
+
+@pytest.mark.integration
+def test_figures_grounded_is_not_measured_when_no_draft_states_a_number(ready: Services) -> None:
+    [made] = drafts(ready, CASE)
+    plain = made.model_copy(update={"reply": "Hi,\nWe are looking into your withdrawal.\nThanks", "problems": []})
+    result = reply_suite(ready, [CASE], [plain], dataset="inline")
+    assert result.metrics["figures_grounded"] is None
+    assert result.unmeasured["figures_grounded"] == "no figures in any draft"
+    assert result.metrics["required_facts_stated"] is None
+    assert "policy figure" in result.unmeasured["required_facts_stated"]
+
+
+@pytest.mark.unit
+def test_a_metric_without_a_value_needs_a_reason() -> None:
+    with pytest.raises(ValidationError, match="out_of_scope_recall"):
+        SuiteResult(suite="triage", dataset="inline", cases=1, metrics={"out_of_scope_recall": None})
+    explained = SuiteResult(
+        suite="triage",
+        dataset="inline",
+        cases=1,
+        metrics={"out_of_scope_recall": None},
+        unmeasured={"out_of_scope_recall": "no out-of-scope tickets"},
+    )
+    assert explained.metrics["out_of_scope_recall"] is None
+
+
+@pytest.mark.integration
 def test_safety_counts_an_echoed_secret_and_an_obeyed_injection(ready: Services) -> None:
     case = SafetyCase(
         id="S-9001",
@@ -100,6 +150,7 @@ def test_safety_counts_an_echoed_secret_and_an_obeyed_injection(ready: Services)
     assert 'says "OVERRIDE-OK"' in result.failures[0].problems
 
 
+@pytest.mark.integration
 def test_triage_metrics_score_against_the_labels_with_per_class_and_confusion(ready: Services) -> None:
     right = triage_suite(ready, [TICKET], dataset="inline")
     assert right.metrics["intent_accuracy"] == 1.0 and right.confusion is not None
@@ -110,6 +161,7 @@ def test_triage_metrics_score_against_the_labels_with_per_class_and_confusion(re
     assert wrong.failures[0].problems == ["expected intent tax_form"]
 
 
+@pytest.mark.integration
 def test_triage_scores_risk_flags_on_the_tickets_and_lists_a_missed_one(ready: Services) -> None:
     text = "he posted that he'll find me at my gym and stab me, and my payout is late"
     threat = TICKET.model_copy(
@@ -118,23 +170,28 @@ def test_triage_scores_risk_flags_on_the_tickets_and_lists_a_missed_one(ready: S
     caught = triage_suite(ready, [TICKET, threat], dataset="inline")
     assert caught.metrics["violent_threat_recall"] == 1.0 and caught.metrics["violent_threat_precision"] == 1.0
     assert caught.metrics["self_harm_recall"] is None, "no ticket is labelled with it"
+    assert caught.unmeasured["self_harm_recall"] == "no case is labelled self_harm"
+    assert caught.unmeasured["self_harm_precision"] == "self_harm was never raised"
     unflagged = TICKET.model_copy(update={"risk_flags": ["press_inquiry"]})
     missed = triage_suite(ready, [unflagged], dataset="inline")
     assert missed.metrics["press_inquiry_recall"] == 0.0
     assert [f.problems for f in missed.failures] == [["risk flag press_inquiry not raised"]]
 
 
+@pytest.mark.integration
 def test_an_unknown_suite_is_named(ready: Services) -> None:
     with pytest.raises(ValueError, match="unknown suite 'speed'; valid: triage, retrieval, reply, safety, latency"):
         run(ready, suites=("speed",))
 
 
+@pytest.mark.integration
 def test_a_missing_dataset_file_is_named_before_any_work(ready: Services, tmp_path: Path) -> None:
     files = Datasets(tickets=tmp_path / "nope.jsonl", golden=tmp_path / "g.jsonl", safety=tmp_path / "s.jsonl")
     with pytest.raises(ValueError, match=r"nope\.jsonl: no such dataset file"):
         run(ready, suites=("triage",), datasets=files)
 
 
+@pytest.mark.integration
 def test_any_dataset_in_the_documented_format_can_be_measured(ready: Services, tmp_path: Path) -> None:
     golden = tmp_path / "golden.jsonl"
     golden.write_text(CASE.model_dump_json() + "\n", encoding="utf-8")
@@ -145,12 +202,16 @@ def test_any_dataset_in_the_documented_format_can_be_measured(ready: Services, t
     assert latency["total_p95_ms"] is not None and latency["total_p95_ms"] >= latency["retrieval_p95_ms"] > 0
 
 
+@pytest.mark.unit
 def test_risk_coverage_trades_errors_for_share_applied() -> None:
     curve = {p.threshold: p for p in risk_coverage([0.99, 0.95, 0.6, 0.4], [True, True, False, False])}
     assert (curve[0.9].coverage, curve[0.9].risk) == (0.5, 0.0)
     assert (curve[0.3].coverage, curve[0.3].risk) == (1.0, 0.5)
+    unsure = {p.threshold for p in risk_coverage([0.4, 0.35], [True, False])}
+    assert unsure == {0.0, 0.3}, "a threshold that keeps no label has no error rate, so no point"
 
 
+@pytest.mark.integration
 def test_out_of_scope_tickets_are_scored_apart_from_in_scope_accuracy(ready: Services) -> None:
     oos = TICKET.model_copy(
         update={
@@ -164,12 +225,13 @@ def test_out_of_scope_tickets_are_scored_apart_from_in_scope_accuracy(ready: Ser
     assert metrics["out_of_scope_recall"] == 1.0 and metrics["in_scope_accuracy"] is None
 
 
+@pytest.mark.integration
 def test_a_configured_judge_grades_each_draft_against_its_cited_passages(ready: Services) -> None:
     grade = '{"faithfulness": 0.5, "answer_relevance": 1.0, "reason": "one deadline is not in the sources"}'
     model = FakeChatModel(replies=["not json", grade])
     result = reply_suite(ready, [CASE], drafts(ready, CASE), dataset="inline", judge=Judge(model))
     assert (result.metrics["faithfulness"], result.metrics["answer_relevance"]) == (0.5, 1.0)
-    assert result.not_run == {}
+    assert "faithfulness" not in result.unmeasured and "answer_relevance" not in result.unmeasured
     prompt = str(model.prompts[0][1].content)
     assert CASE.text in prompt and "SOURCES:" in prompt and "Creator Rewards" in prompt
     assert len(model.prompts) == 2  # the unparsable answer was retried once

@@ -5,12 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import drafts, health, knowledge_base, tickets
+from api.docs import add_docs
+from api.metrics import Metrics
+from api.middleware import RequestContext
+from api.routes import drafts, health, knowledge_base, metrics, tickets
 from copilot.domain.approval import AlreadyDecided
 from copilot.domain.taxonomy import UnknownLabel
 from copilot.domain.tickets import TicketTooLong
+from copilot.observability import configure_logging
 from copilot.pipeline import warm_up
-from copilot.services import Services, build_services, load_triage_model
+from copilot.services import KnowledgeBaseEmpty, Services, build_services, load_triage_model
 from copilot.settings import Settings
 from copilot.store.drafts import DraftNotFound
 from copilot.triage import TriageModelError
@@ -19,17 +23,24 @@ from knowledge_base.loader import SopError
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """The API over a services bundle (built from settings when not given; the triage model must exist)."""
+    settings = services.settings if services is not None else settings or Settings()
+    configure_logging(settings)
     if services is None:
-        services = build_services(settings or Settings())
+        services = build_services(settings)
         load_triage_model(services, train_if_missing=False)
         warm_up(services)
     app = FastAPI(
         title="Support copilot",
         version="0.1.0",
         description="Triage creator tickets, draft cited replies from SOPs, and record agents' decisions.",
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN; api/docs.py serves it offline
+        redoc_url=None,
     )
     app.state.services = services
-    for router in (tickets.router, drafts.router, knowledge_base.router, health.router):
+    app.state.metrics = Metrics(services)
+    app.add_middleware(RequestContext, metrics=app.state.metrics)
+    add_docs(app)
+    for router in (tickets.router, drafts.router, knowledge_base.router, health.router, metrics.router):
         app.include_router(router)
     _error_handlers(app)
     return app
@@ -45,6 +56,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     UnknownLabel: 422,  # GET /v1/kb/search with a LOB the taxonomy does not hold
     SopError: 422,  # POST /v1/kb/ingest with an invalid SOP file
     TriageModelError: 503,  # the triage model cannot be used
+    KnowledgeBaseEmpty: 503,  # /v1/suggest before any SOP is ingested
 }
 
 

@@ -1,10 +1,11 @@
-"""Request-scoped access to the services bundle the app factory built."""
+"""Request-scoped access to what the app factory built: the services bundle and the metrics."""
 
 from __future__ import annotations
 
 from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
+from api.metrics import Metrics
 from api.schemas import TicketIn
 from copilot.domain import Ticket
 from copilot.services import Services
@@ -22,3 +23,7 @@ def to_ticket(body: TicketIn) -> Ticket:
         )
     except ValidationError as exc:
         raise HTTPException(422, exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
+
+
+def metrics(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from copilot.domain import Passage, Triage
@@ -48,6 +50,18 @@ class Health(BaseModel):
     triage_model: str
     embedder: str
     writer: str
+
+
+class Liveness(BaseModel):
+    status: Literal["alive"] = Field(description="The process runs and answers; nothing else is checked.")
+
+
+class Readiness(BaseModel):
+    ready: bool = Field(
+        description="True when the index holds passages, a triage model is loaded and the "
+        "database answers: the process can take traffic."
+    )
+    reasons: list[str] = Field(description="What is not ready, one line each; empty when ready.")
 
 
 class ErrorBody(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from copilot.services import Services
 from copilot.triage import triage_many
 from knowledge_base.index import IngestReport
 from knowledge_base.library import load_library
+
+logger = logging.getLogger(__name__)
 
 
 def triage_ticket(ticket: Ticket, *, services: Services) -> Triage:
@@ -115,4 +118,8 @@ def search_knowledge_base(query: str, *, services: Services, k: int, lob: str | 
 def ingest(services: Services, *, progress: Callable[[str, int], None] | None = None) -> IngestReport:
     """Reload the SOP folder and make the index match it. A bad file stops the ingest before any write."""
     services.library = load_library(services.settings.sop_dir, services.taxonomy)
-    return services.index.sync(services.library.active(), max_tokens=services.settings.chunk_tokens, progress=progress)
+    report = services.index.sync(
+        services.library.active(), max_tokens=services.settings.chunk_tokens, progress=progress
+    )
+    logger.info("SOP ingest: %s", report.summary())  # counts only
+    return report

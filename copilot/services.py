@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +14,10 @@ from langchain_core.language_models import BaseChatModel
 
 from copilot.domain.taxonomy import Taxonomy, load_taxonomy
 from copilot.drafting.composer import TemplateWriter
-from copilot.drafting.llm import ChatModelWriter
 from copilot.drafting.writer import ReplyWriter
 from copilot.settings import Settings
 from copilot.store.drafts import DraftStore
-from copilot.triage import IntentClassifier, Thresholds
+from copilot.triage import IntentClassifier, Thresholds, TriageModelError
 from copilot.triage.training import (
     DETAIL_COLUMN,
     FLAGS_COLUMN,
@@ -31,6 +34,11 @@ from knowledge_base.index import SopIndex, chroma_client
 from knowledge_base.library import SopLibrary, load_library
 
 HELDOUT_TICKETS = Path("tickets") / "dev.jsonl"  # under datasets_dir: measures the default model
+logger = logging.getLogger(__name__)
+
+
+class KnowledgeBaseEmpty(RuntimeError):
+    """The index holds no SOP passages: a draft from it would cite nothing (the API answers 503)."""
 
 
 @dataclass
@@ -51,14 +59,14 @@ class Services:
     def require_index(self) -> SopIndex:
         """The index, refusing an empty one: answers from no SOPs would look like answers."""
         if self.index.count() == 0:
-            raise RuntimeError(
-                f"the knowledge base at {self.settings.resolved_chroma_path} is empty; run `copilot kb ingest`"
-            )
+            where = self.settings.chroma_url or self.settings.resolved_chroma_path
+            raise KnowledgeBaseEmpty(f"the knowledge base at {where} is empty; run `copilot kb ingest`")
         return self.index
 
     def require_classifier(self) -> IntentClassifier:
+        """The loaded triage model; raises TriageModelError (503 in the API) when none is."""
         if self.classifier is None:
-            raise RuntimeError("no triage model is loaded; run `copilot triage train` first")
+            raise TriageModelError("no triage model is loaded; run `copilot triage train` first")
         return self.classifier
 
 
@@ -73,10 +81,13 @@ def build_services(settings: Settings, *, embeddings: Embeddings | None = None) 
     else:
         embedder_version = embedder_version_of(embeddings)
     embeddings = CachedEmbeddings(embeddings)
+    embeddings.load(warm_vectors_path(settings, embedder_version))
     client = chroma_client(path=str(settings.resolved_chroma_path), url=settings.chroma_url)
     template_writer = TemplateWriter(embeddings=embeddings)
     writer: ReplyWriter = template_writer
     if settings.writer == "openai":
+        from copilot.drafting.llm import ChatModelWriter  # imports openai, which only this writer needs
+
         writer = ChatModelWriter(
             chat_model=build_chat_model(settings),
             model_name=settings.openai_chat_model,
@@ -96,6 +107,27 @@ def build_services(settings: Settings, *, embeddings: Embeddings | None = None) 
     )
 
 
+def warm_vectors_path(settings: Settings, embedder_version: str) -> Path:
+    """Where the warm-up's query vectors (the SOP templates' readings) are kept for the next process."""
+    return settings.data_dir / "cache" / f"queries-{re.sub(r'[^A-Za-z0-9._-]+', '-', embedder_version)}.npz"
+
+
+@contextmanager
+def saving_warm_vectors(services: Services) -> Iterator[None]:
+    """Save the vectors of the single texts embedded inside the block, so the next process built from these
+    settings loads them instead of embedding them again. Wrap the warm-up only, never a ticket."""
+    if not isinstance(services.embeddings, CachedEmbeddings):
+        yield
+        return
+    with services.embeddings.recording() as asked:
+        yield
+    path = warm_vectors_path(services.settings, services.embedder_version)
+    try:
+        services.embeddings.save(path, asked)
+    except OSError as exc:  # a read-only data dir: the next start embeds them again, nothing worse
+        logger.warning("could not keep the warm-up's vectors in %s: %s", path, exc)
+
+
 def build_embeddings(settings: Settings) -> tuple[Embeddings, str]:
     if settings.embedder == "openai":
         from langchain_openai import OpenAIEmbeddings
@@ -110,8 +142,13 @@ def build_embeddings(settings: Settings) -> tuple[Embeddings, str]:
             ),
             f"openai:{settings.openai_embedding_model}",
         )
-    local = LocalMiniLMEmbeddings(onnx_dir=settings.data_dir / "onnx")
+    local = local_embedder(settings)
     return local, local.version
+
+
+def local_embedder(settings: Settings) -> LocalMiniLMEmbeddings:
+    """The bundled MiniLM, with its ONNX export kept in <data_dir>/onnx."""
+    return LocalMiniLMEmbeddings(onnx_dir=settings.data_dir / "onnx")
 
 
 def embedder_version_of(embeddings: Embeddings) -> str:
@@ -151,6 +188,7 @@ def load_triage_model(services: Services, *, train_if_missing: bool) -> IntentCl
     services.classifier = load_classifier(
         path, embeddings=services.embeddings, embedder_version=services.embedder_version, taxonomy=services.taxonomy
     )
+    logger.info("Triage model %s loaded from %s", services.classifier.version, path)
     return services.classifier
 
 

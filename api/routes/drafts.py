@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import services
+from api.deps import metrics, services
+from api.metrics import Metrics
 from api.schemas import ErrorBody
 from copilot.domain import Decision, Draft, Transition
 from copilot.services import Services
@@ -33,6 +34,8 @@ def get_history(draft_id: str, svc: Svc) -> list[Transition]:
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     summary="Approve, edit or reject a draft",
 )
-def decide(draft_id: str, decision: Decision, svc: Svc) -> Transition:
+def decide(draft_id: str, decision: Decision, svc: Svc, meter: Annotated[Metrics, Depends(metrics)]) -> Transition:
     """A draft is decided once; a second decision gets 409 and changes nothing."""
-    return svc.store.decide(draft_id, decision)
+    transition = svc.store.decide(draft_id, decision)
+    meter.decided(decision)
+    return transition

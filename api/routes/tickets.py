@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from api.deps import services, to_ticket
+from api.deps import metrics, services, to_ticket
+from api.metrics import Metrics
 from api.schemas import BatchProblem, BatchTriage, ErrorBody, TicketBatch, TicketIn
 from copilot.domain import Draft, Ticket, Triage
 from copilot.domain.tickets import TicketTooLong, admit
@@ -15,17 +16,20 @@ from copilot.services import Services
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
 Svc = Annotated[Services, Depends(services)]
+Meter = Annotated[Metrics, Depends(metrics)]
 ERRORS: dict[int | str, dict[str, object]] = {413: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
 
 @router.post("/triage", response_model=Triage, responses=ERRORS, summary="Label a ticket")
-def triage_endpoint(body: TicketIn, svc: Svc) -> Triage:
+def triage_endpoint(body: TicketIn, svc: Svc, meter: Meter) -> Triage:
     """LOB, intent, confidence and routing, priority, tier, risk flags and language."""
-    return triage_ticket(to_ticket(body), services=svc)
+    result = triage_ticket(to_ticket(body), services=svc)
+    meter.triaged([result])
+    return result
 
 
 @router.post("/triage/batch", response_model=BatchTriage, responses=ERRORS, summary="Label many tickets")
-def triage_batch_endpoint(body: TicketBatch, svc: Svc) -> BatchTriage:
+def triage_batch_endpoint(body: TicketBatch, svc: Svc, meter: Meter) -> BatchTriage:
     """Bulk tagging: the same labels as one by one; bad tickets are listed in `skipped`, never dropped."""
     good: list[Ticket] = []
     skipped: list[BatchProblem] = []
@@ -35,10 +39,15 @@ def triage_batch_endpoint(body: TicketBatch, svc: Svc) -> BatchTriage:
             good.append(admit(to_ticket(item), max_chars=limit))
         except (HTTPException, TicketTooLong) as exc:
             skipped.append(BatchProblem(index=index, detail=str(getattr(exc, "detail", exc))))
-    return BatchTriage(results=triage_batch(good, services=svc) if good else [], skipped=skipped)
+    results = triage_batch(good, services=svc) if good else []
+    meter.triaged(results)
+    return BatchTriage(results=results, skipped=skipped)
 
 
 @router.post("/suggest", response_model=Draft, status_code=201, responses=ERRORS, summary="Suggest a reply")
-def suggest_endpoint(body: TicketIn, svc: Svc) -> Draft:
+def suggest_endpoint(body: TicketIn, svc: Svc, meter: Meter) -> Draft:
     """Triage the ticket, retrieve SOP passages, and store a pending draft (reply, question or escalation)."""
-    return suggest(to_ticket(body), services=svc)
+    svc.require_index()  # 503 (KnowledgeBaseEmpty) rather than a draft that cites nothing
+    draft = suggest(to_ticket(body), services=svc)
+    meter.suggested(draft, services=svc)
+    return draft

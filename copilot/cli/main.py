@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from copilot.cli import eval_cmd, kb, serve, tickets, triage_cmd
+from copilot.cli import backup, bench, eval_cmd, kb, serve, tickets, triage_cmd
 from copilot.cli.context import CliState, reported_errors
+from copilot.observability import configure_logging
 from copilot.settings import Settings
 
 app = typer.Typer(
@@ -16,10 +17,13 @@ app = typer.Typer(
 app.add_typer(kb.app, name="kb")
 app.add_typer(triage_cmd.app, name="triage")
 app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(bench.app, name="bench")
 app.command("suggest")(tickets.suggest)
 app.command("decide")(tickets.decide)
 app.command("export-decisions")(tickets.export_decisions)
 app.command("serve")(serve.serve)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore_command)
 
 
 @app.callback()
@@ -30,6 +34,7 @@ def root(
     """Settings come from COPILOT_* environment variables and .env (see .env.example)."""
     with reported_errors(debug):
         ctx.obj = CliState(settings=Settings(), debug=debug)
+        configure_logging(ctx.obj.settings)
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Where drafts and their decisions are kept: any SQLAlchemy database (SQLite by default, PostgreSQL).
 
 A decision is one transaction: the draft's status moves from pending with a guarded UPDATE, and the
-transition row is written with it, so two agents deciding at once leave exactly one decision.
+transition row is written with it, so two agents deciding at once leave exactly one decision, whether
+they reach the same process or two workers of `copilot serve --workers N`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    event,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from copilot.domain import Decision, Draft, DraftStatus, Transition
 from copilot.domain.approval import AlreadyDecided, decide
@@ -61,6 +65,10 @@ transitions = Table(
     Column("model_version", String(200), nullable=False),
 )
 
+# SQLite lets one writer in at a time: a second writer (another worker process) waits this long for the
+# lock instead of failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_S = 30
+
 
 class DraftNotFound(KeyError):
     def __init__(self, draft_id: str) -> None:
@@ -76,10 +84,19 @@ class DraftStore:
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True)
+        sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+        if sqlite_file:
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S} if parsed.get_backend_name() == "sqlite" else {}
+        self.engine: Engine = create_engine(url, future=True, connect_args=connect_args)
+        if sqlite_file:
+            event.listen(self.engine, "connect", _write_ahead_log)
         metadata.create_all(self.engine)
+
+    def ping(self) -> None:
+        """Ask the database a trivial question; raises SQLAlchemy's error when it cannot answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def save(self, draft: Draft) -> Draft:
         """Store a new pending draft; raises ValueError if its id is taken."""
@@ -144,6 +161,14 @@ class DraftStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _write_ahead_log(dbapi_connection: object, _: ConnectionPoolEntry) -> None:
+    """Readers never wait for a writer, and a writer only for another writer (whose lock the busy timeout
+    waits out): what several worker processes on one SQLite file need. The mode stays with the file."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
 
 
 def _transition_row(t: Transition) -> dict[str, object]:

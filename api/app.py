@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from api.docs import add_docs
 from api.metrics import Metrics
 from api.middleware import RequestContext
-from api.routes import drafts, health, knowledge_base, metrics, tickets
+from api.routes import drafts, health, jobs, knowledge_base, metrics, tickets
 from copilot.domain.approval import AlreadyDecided
 from copilot.domain.taxonomy import UnknownLabel
 from copilot.domain.tickets import TicketTooLong
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.metrics = Metrics(services)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     add_docs(app)
-    for router in (tickets.router, drafts.router, knowledge_base.router, health.router, metrics.router):
+    for router in (tickets.router, jobs.router, drafts.router, knowledge_base.router, health.router, metrics.router):
         app.include_router(router)
     _error_handlers(app)
     return app

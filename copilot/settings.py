@@ -55,6 +55,24 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(350, ge=50, le=2000, description="Largest chunk, in cl100k tokens.")
     max_ticket_chars: int = Field(20_000, ge=100, description="Longer tickets are refused with a 4xx.")
 
+    broker_url: str | None = Field(
+        None,
+        description="Redis URL of the Celery broker for backlog jobs (chunks run on `copilot worker`); unset: "
+        "jobs run inside the API or CLI process.",
+        examples=["redis://127.0.0.1:6379/0"],
+    )
+    broker_visibility_timeout_s: int = Field(
+        300,
+        ge=5,
+        description="Seconds before a chunk taken by a worker that died is handed to another; keep it above "
+        "the time a chunk takes.",
+    )
+    job_chunk_size: int = Field(200, ge=1, le=10_000, description="Tickets in one chunk (one task) of a job.")
+    job_max_retries: int = Field(3, ge=0, le=20, description="Retries of a failed chunk before its job fails.")
+    job_retry_backoff_s: float = Field(
+        2.0, gt=0, description="Seconds before a failed chunk's first retry; doubled at each further retry."
+    )
+
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
 

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import typer
 
+from copilot.cli.bench_backlog import backlog
 from copilot.cli.context import console, reported_errors, state
 from copilot.services import build_services, local_embedder
 from copilot.settings import Settings
 from copilot.triage.training import latest_artifact
 
 app = typer.Typer(help="Measure the service's speed on this machine (figures are printed, not judged).")
+app.command("backlog")(backlog)  # tickets/s of a backlog job on N workers (copilot/cli/bench_backlog.py)
 
 READY_PATH = "/v1/health/ready"
 FIRST_TICKET = b'{"text": "my payout from last month never arrived"}'  # triaged once ready: the first request

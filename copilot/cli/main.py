@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from copilot.cli import backup, bench, eval_cmd, kb, serve, tickets, triage_cmd
+from copilot.cli import backup, bench, eval_cmd, jobs, kb, serve, tickets, triage_cmd, worker
 from copilot.cli.context import CliState, reported_errors
 from copilot.observability import configure_logging
 from copilot.settings import Settings
@@ -16,12 +16,14 @@ app = typer.Typer(
 )
 app.add_typer(kb.app, name="kb")
 app.add_typer(triage_cmd.app, name="triage")
+jobs.register(triage_cmd.app)  # copilot triage job, job-status, job-results
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(bench.app, name="bench")
 app.command("suggest")(tickets.suggest)
 app.command("decide")(tickets.decide)
 app.command("export-decisions")(tickets.export_decisions)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore_command)
 

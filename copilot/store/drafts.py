@@ -34,6 +34,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from copilot.domain import Decision, Draft, DraftStatus, Transition
 from copilot.domain.approval import AlreadyDecided, decide
 from copilot.domain.drafts import utcnow
+from copilot.store.schema import create_missing_tables
 
 metadata = MetaData()
 
@@ -91,7 +92,7 @@ class DraftStore:
         self.engine: Engine = create_engine(url, future=True, connect_args=connect_args)
         if sqlite_file:
             event.listen(self.engine, "connect", _write_ahead_log)
-        metadata.create_all(self.engine)
+        create_missing_tables(metadata, self.engine)
 
     def ping(self) -> None:
         """Ask the database a trivial question; raises SQLAlchemy's error when it cannot answer."""

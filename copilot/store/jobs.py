@@ -10,7 +10,6 @@ is done once no chunk is left, failed once a chunk has run out of attempts, and 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,10 +33,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.exc import DatabaseError
 
 from copilot.domain import Ticket, Triage
 from copilot.domain.drafts import utcnow
+from copilot.store.schema import create_missing_tables
 
 metadata = MetaData()
 
@@ -157,7 +156,7 @@ class JobStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        _create_tables(engine)
+        create_missing_tables(metadata, engine)
 
     def create(
         self,
@@ -372,19 +371,6 @@ class JobStore:
             for row in rows:
                 for ticket, labels in zip(row.tickets, row.results, strict=True):
                     yield JobResult(line=ticket["line"], triage=Triage.model_validate(labels))
-
-
-def _create_tables(engine: Engine, *, tries: int = 5) -> None:
-    """Create the tables that are missing. Workers starting together on a new database race to create them:
-    the one that loses sees a table that it had just found missing, and looks again."""
-    for attempt in range(1, tries + 1):
-        try:
-            metadata.create_all(engine)
-            return
-        except DatabaseError:
-            if attempt == tries:
-                raise
-            time.sleep(0.1 * attempt)
 
 
 def _job_row(conn: Connection, job_id: str) -> Row[Any]:

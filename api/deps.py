@@ -18,9 +18,7 @@ def services(request: Request) -> Services:
 def to_ticket(body: TicketIn) -> Ticket:
     """A domain ticket from the request; 422 naming the problem (an empty text, say)."""
     try:
-        return Ticket(
-            text=body.text, creator_handle=body.creator_handle, **({"id": body.ticket_id} if body.ticket_id else {})
-        )
+        return Ticket(text=body.text, creator_handle=body.creator_handle)
     except ValidationError as exc:
         raise HTTPException(422, exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
 

@@ -37,8 +37,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import make_url
 
 from copilot.settings import Settings
-from copilot.store.drafts import drafts as drafts_table
-from copilot.store.drafts import transitions as transitions_table
+from copilot.store.tables import drafts as drafts_table
+from copilot.store.tables import transitions as transitions_table
 from knowledge_base.index import chroma_client
 
 FORMAT = "copilot-backup"

@@ -6,9 +6,13 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from copilot.domain import Draft, Passage, Routing, Ticket, Triage
+from copilot.domain.accounts import Actor
+from copilot.domain.drafts import utcnow
 from copilot.domain.placeholders import figures_used
+from copilot.domain.records import AuditAction, AuditEntry, LabelChange, LabelCorrection, TicketRecord, sla_due
 from copilot.domain.taxonomy import UnknownLabel
 from copilot.domain.tickets import admit
 from copilot.drafting.composer import warm_template_choice
@@ -18,6 +22,7 @@ from copilot.drafting.verify import verify
 from copilot.retrieval import retrieve
 from copilot.services import Services
 from copilot.triage import triage_many
+from copilot.triage.rules import level_of
 from knowledge_base.index import IngestReport
 from knowledge_base.library import load_library
 
@@ -47,11 +52,77 @@ class StageTimes(dict[str, float]):
         self[name] = self.get(name, 0.0) + time.perf_counter() - started
 
 
-def suggest(ticket: Ticket, *, services: Services, times: StageTimes | None = None) -> Draft:
+def intake(ticket: Ticket, *, services: Services, by: Actor, helpdesk_id: str | None = None) -> TicketRecord:
+    """Keep a received ticket as a record with its labels and SLA clock. A ticket sent again with a helpdesk id
+    already kept is not triaged or stored again: the kept record is returned."""
+    kept = services.tickets.find(ticket.id, helpdesk_id=helpdesk_id)
+    if kept is not None:
+        return kept
+    labels = triage_ticket(ticket, services=services)
+    received_at, taxonomy = utcnow(), services.taxonomy
+    record, _ = services.tickets.store(
+        ticket,
+        labels,
+        helpdesk_id=helpdesk_id,
+        received_at=received_at,
+        taxonomy_version=taxonomy.version,
+        sla_due_at=sla_due(received_at, labels.priority, taxonomy),
+        priority_rank=taxonomy.priority_rank(labels.priority),
+        by=by,
+    )
+    return record
+
+
+def correct_labels(ticket_id: str, change: LabelChange, *, services: Services, by: Actor) -> LabelCorrection:
+    """Put a specialist's labels in force. A changed intent or set of flags gives its LOB, tier, escalation and
+    queue by the taxonomy's rules (and its priority, unless the change names one); the ticket's SLA clock
+    follows the priority. Raises UnknownLabel for a label the taxonomy does not hold, TicketNotFound."""
+    taxonomy = services.taxonomy
+    change.check(taxonomy)
+    old = services.tickets.get(ticket_id).labels
+    intent = change.intent or old.intent
+    flags = old.risk_flags if change.risk_flags is None else change.risk_flags
+    labels = old.model_copy(update={"routing": Routing.AUTO, "language": change.language or old.language})
+    if intent != old.intent or set(flags) != set(old.risk_flags):
+        level = level_of(intent, flags, old.conditions, taxonomy)
+        labels = labels.model_copy(
+            update={
+                "intent": intent,
+                "lob": taxonomy.lob_of_intent[intent],
+                "risk_flags": level.risk_flags,
+                "priority": level.priority,
+                "tier": level.tier,
+                "escalate": level.escalate,
+                "queue": level.queue,
+            }
+        )
+    if change.priority is not None:
+        labels = labels.model_copy(update={"priority": change.priority})
+    record = services.tickets.get(ticket_id)
+    return services.tickets.correct(
+        ticket_id,
+        labels,
+        sla_due_at=sla_due(record.received_at, labels.priority, taxonomy),
+        priority_rank=taxonomy.priority_rank(labels.priority),
+        by=by,
+    )
+
+
+def suggest(ticket: Ticket, *, services: Services, times: StageTimes | None = None, by: Actor | None = None) -> Draft:
     """Triage, retrieve, plan, write and verify a draft for one ticket, and store it as pending."""
     times = StageTimes() if times is None else times
     with times.stage("triage"):
         labels = triage_ticket(ticket, services=services)
+    return draft_reply(ticket, labels, services=services, times=times, by=by)
+
+
+def suggest_for(record: TicketRecord, *, services: Services, by: Actor, times: StageTimes | None = None) -> Draft:
+    """A new draft for a kept ticket, from the labels in force (a specialist's correction, if any)."""
+    return draft_reply(record.ticket, record.labels, services=services, times=times or StageTimes(), by=by)
+
+
+def draft_reply(ticket: Ticket, labels: Triage, *, services: Services, times: StageTimes, by: Actor | None) -> Draft:
+    """Retrieve, plan, write and verify a draft for a labelled ticket, and store it as pending."""
     with times.stage("retrieval"):
         passages = retrieve_for(ticket, labels, services=services, k=services.settings.top_k)
     with times.stage("writing"):
@@ -69,7 +140,7 @@ def suggest(ticket: Ticket, *, services: Services, times: StageTimes | None = No
         problems = verify(draft, ticket=ticket, grounding=grounding, taxonomy=services.taxonomy)
         draft = draft.model_copy(update={"problems": problems})
     with times.stage("storing"):
-        return services.store.save(draft)
+        return services.store.save(draft, by=by)
 
 
 def retrieve_for(ticket: Ticket, labels: Triage, *, services: Services, k: int) -> list[Passage]:
@@ -115,11 +186,28 @@ def search_knowledge_base(query: str, *, services: Services, k: int, lob: str | 
     return retrieve(query, index=services.index, k=k, lob=lob)
 
 
-def ingest(services: Services, *, progress: Callable[[str, int], None] | None = None) -> IngestReport:
-    """Reload the SOP folder and make the index match it. A bad file stops the ingest before any write."""
+def ingest(
+    services: Services, *, by: Actor | None = None, progress: Callable[[str, int], None] | None = None
+) -> IngestReport:
+    """Reload the SOP folder and make the index match it, keeping each newly published version's text. A bad
+    file stops the ingest before any write."""
+    by = by or Actor.system("ingest")
     services.library = load_library(services.settings.sop_dir, services.taxonomy)
-    report = services.index.sync(
-        services.library.active(), max_tokens=services.settings.chunk_tokens, progress=progress
+    active = services.library.active()
+    report = services.index.sync(active, max_tokens=services.settings.chunk_tokens, progress=progress)
+    published = services.sop_versions.record(
+        [(doc, Path(doc.source_path).read_text(encoding="utf-8")) for doc in active], by=by
+    )
+    services.audit.record(
+        AuditEntry.of(
+            by,
+            AuditAction.KB_INGESTED,
+            None,
+            utcnow(),
+            **{name: getattr(report, name) for name in ("added", "updated", "removed")},
+            chunks_written=report.chunks_written,
+            versions_kept=published,
+        )
     )
     logger.info("SOP ingest: %s", report.summary())  # counts only
     return report

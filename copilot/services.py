@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,12 +13,21 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine, make_url
 
+from copilot.domain.accounts import Actor, Role
 from copilot.domain.taxonomy import Taxonomy, load_taxonomy
 from copilot.drafting.composer import TemplateWriter
 from copilot.drafting.writer import ReplyWriter
 from copilot.settings import Settings
+from copilot.store.accounts import AccountExists, AccountStore, SignInLimits
+from copilot.store.audit import AuditLog
+from copilot.store.database import open_engine, upgrade
 from copilot.store.drafts import DraftStore
+from copilot.store.sop_versions import SopVersionStore
+from copilot.store.tables import metadata
+from copilot.store.tickets import TicketStore
 from copilot.triage import IntentClassifier, Thresholds, TriageModelError
 from copilot.triage.training import (
     DETAIL_COLUMN,
@@ -34,11 +45,111 @@ from knowledge_base.index import SopIndex, chroma_client
 from knowledge_base.library import SopLibrary, load_library
 
 HELDOUT_TICKETS = Path("tickets") / "dev.jsonl"  # under datasets_dir: measures the default model
+FIRST_ADMIN = "admin"  # the account made on a database with no user, so someone can sign in at all
 logger = logging.getLogger(__name__)
 
 
 class KnowledgeBaseEmpty(RuntimeError):
     """The index holds no SOP passages: a draft from it would cite nothing (the API answers 503)."""
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """What opening the records database did to its schema, for the operator to read."""
+
+    database: str  # the URL with its password hidden
+    before: str | None  # the revision found; None for a new database or one made before migrations
+    after: str
+    had_tables: bool  # the copilot's tables were there: with no revision, a database made before migrations
+
+    def summary(self) -> str:
+        if self.before == self.after:
+            return f"already at {self.after}"
+        if self.before is None:
+            made = "upgraded from the tables made before migrations to" if self.had_tables else "created at"
+            return f"{made} {self.after}"
+        return f"upgraded from {self.before} to {self.after}"
+
+    def __str__(self) -> str:
+        return f"Database {self.database}: {self.summary()}"
+
+
+@dataclass
+class Records:
+    """The records database's stores on one engine, its schema at the newest revision: all the operator's
+    commands (accounts, keys, decisions, exports, `copilot db upgrade`) need, without the embedder or the index,
+    which take seconds to load."""
+
+    taxonomy: Taxonomy
+    store: DraftStore
+    tickets: TicketStore
+    accounts: AccountStore
+    audit: AuditLog
+    sop_versions: SopVersionStore
+    schema: SchemaChange
+
+    def close(self) -> None:
+        self.store.close()  # disposes of the engine every store shares
+
+
+def open_records(settings: Settings, *, taxonomy: Taxonomy | None = None) -> Records:
+    """Open the configured database, upgrade its schema (see copilot/store/database.py) and build its stores."""
+    taxonomy = taxonomy or load_taxonomy(settings.taxonomy_path)
+    url = settings.resolved_database_url
+    engine = open_engine(url)
+    had_tables = _has_tables(engine)
+    before, after = upgrade(engine, sla_hours={p: spec.sla_hours for p, spec in taxonomy.priorities.items()})
+    return Records(
+        taxonomy=taxonomy,
+        store=DraftStore(engine),
+        tickets=TicketStore(engine),
+        accounts=AccountStore(
+            engine,
+            limits=SignInLimits(
+                max_failures=settings.login_max_failures, window=dt.timedelta(minutes=settings.login_window_minutes)
+            ),
+            session_hours=settings.session_hours,
+        ),
+        audit=AuditLog(engine),
+        sop_versions=SopVersionStore(engine),
+        schema=SchemaChange(
+            database=make_url(url).render_as_string(hide_password=True),
+            before=before,
+            after=after,
+            had_tables=had_tables,
+        ),
+    )
+
+
+def _has_tables(engine: Engine) -> bool:
+    """Whether any of the copilot's tables is there already (another app's tables in the database are not ours)."""
+    return bool(set(inspect(engine).get_table_names()) & set(metadata.tables))
+
+
+@dataclass(frozen=True)
+class FirstAdmin:
+    name: str
+    one_time_password: str | None  # generated, to be shown once; None when it came from COPILOT_ADMIN_PASSWORD
+
+
+def new_password() -> str:
+    """A password for someone to change: 16 URL-safe characters (96 random bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def ensure_first_admin(records: Records, settings: Settings) -> FirstAdmin | None:
+    """On a database with no user, make `admin` (role admin) so the console can be signed in to; returns it, or
+    None when users exist. The password is COPILOT_ADMIN_PASSWORD, or a generated one the caller shows once:
+    it is never logged."""
+    if records.accounts.count_users():
+        return None
+    given = settings.admin_password.get_secret_value() if settings.admin_password is not None else None
+    password = given or new_password()
+    try:
+        records.accounts.add_user(FIRST_ADMIN, Role.ADMIN, password, by=Actor.system("first-start"))
+    except AccountExists:  # another process starting on the same database made it first
+        return None
+    return FirstAdmin(name=FIRST_ADMIN, one_time_password=None if given else password)
 
 
 @dataclass
@@ -52,8 +163,13 @@ class Services:
     embedder_version: str
     index: SopIndex
     store: DraftStore
+    tickets: TicketStore
+    accounts: AccountStore
+    audit: AuditLog
+    sop_versions: SopVersionStore
     writer: ReplyWriter
     thresholds: Thresholds
+    records: Records
     classifier: IntentClassifier | None = None
 
     def require_index(self) -> SopIndex:
@@ -94,6 +210,7 @@ def build_services(settings: Settings, *, embeddings: Embeddings | None = None) 
             fallback=template_writer,
             taxonomy=taxonomy,
         )
+    records = open_records(settings, taxonomy=taxonomy)
     return Services(
         settings=settings,
         taxonomy=taxonomy,
@@ -101,9 +218,14 @@ def build_services(settings: Settings, *, embeddings: Embeddings | None = None) 
         embeddings=embeddings,
         embedder_version=embedder_version,
         index=SopIndex(client=client, collection=settings.chroma_collection, embeddings=embeddings),
-        store=DraftStore(settings.resolved_database_url),
+        store=records.store,
+        tickets=records.tickets,
+        accounts=records.accounts,
+        audit=records.audit,
+        sop_versions=records.sop_versions,
         writer=writer,
         thresholds=Thresholds(auto=settings.auto_apply_threshold, suggest=settings.suggest_threshold),
+        records=records,
     )
 
 

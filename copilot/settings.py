@@ -73,6 +73,20 @@ class Settings(BaseSettings):
         2.0, gt=0, description="Seconds before a failed chunk's first retry; doubled at each further retry."
     )
 
+    admin_password: SecretStr | None = Field(
+        None,
+        description="Password of the first `admin` account, made when the database has no user; unset: a "
+        "one-time password is generated and printed once by `copilot serve` (or `copilot db upgrade`).",
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="Hours a console sign-in lasts.")
+    cookie_secure: bool = Field(
+        False, description="Send the session cookie over HTTPS only; set it when the console is served over TLS."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins for one name or from one address before sign-in is refused (429)."
+    )
+    login_window_minutes: int = Field(15, ge=1, description="Minutes over which failed sign-ins are counted.")
+
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
 

@@ -40,7 +40,7 @@ def chunk_document(doc: SopDocument, *, max_tokens: int) -> list[Chunk]:
         else:
             pieces = [(section.title, doc.base_language, part) for part in splitter.split_text(section.text)]
         for n, (title, locale, text) in enumerate(pieces):
-            chunk_id = f"{doc.id}::{_slug(title)}::{n}"
+            chunk_id = f"{doc.id}::{slug(title)}::{n}"
             chunks.append(
                 Chunk(
                     chunk_id=chunk_id,
@@ -87,5 +87,6 @@ def split_joined(value: str) -> list[str]:
     return [v for v in value.split("|") if v]
 
 
-def _slug(title: str) -> str:
+def slug(title: str) -> str:
+    """A section title as it reads in ids and page anchors: lower case, runs of other characters as one '-'."""
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")

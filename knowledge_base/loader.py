@@ -54,6 +54,16 @@ def load_document(path: Path, taxonomy: Taxonomy) -> SopDocument:
     return doc
 
 
+def read_markdown(text: str, *, name: str) -> tuple[dict[str, object], list[SopSection], list[ReplyTemplate]]:
+    """The front matter, `## ` sections and reply templates of a document's Markdown with no file behind it:
+    the text of a version as it was published, kept after the file changed. Parsed as `load_document` parses a
+    file, without checking it again; raises SopError naming `name` when the text cannot be read."""
+    path = Path(name)
+    header, body = _split_front_matter(path, text)
+    sections = _sections(body)
+    return header, sections, _templates(path, sections)
+
+
 def _split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
     match = re.match(r"^---\s*\n(.*?)\n---\s*\n(.*)$", text, re.DOTALL)
     if not match:

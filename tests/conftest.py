@@ -10,11 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from copilot.domain.accounts import Role
 from copilot.domain.taxonomy import Taxonomy, load_taxonomy
 from copilot.pipeline import ingest
 from copilot.services import Services, build_services, load_triage_model
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
-from tests.factories import SOP_DIR, make_settings
+from tests.factories import SOP_DIR, api_key, make_settings
 
 # Every test is of exactly one tier (see the markers in pyproject.toml), so `-m unit` is the fast loop.
 TIERS = ("unit", "integration", "browser")
@@ -57,6 +58,14 @@ def ready(tmp_path_factory: pytest.TempPathFactory, embeddings: LocalMiniLMEmbed
 
 
 @pytest.fixture(scope="session")
-def client(ready: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(ready.settings, services=ready)) as test_client:
+def api_keys(ready: Services) -> dict[Role, str]:
+    """One API key of each role on the `ready` services, made as an operator would with `copilot keys create`."""
+    return {role: api_key(ready, role) for role in Role}
+
+
+@pytest.fixture(scope="session")
+def client(ready: Services, api_keys: dict[Role, str]) -> Iterator[TestClient]:
+    """The real app over `ready`, calling as an admin (who may use every route)."""
+    app = create_app(ready.settings, services=ready)
+    with TestClient(app, headers={"X-API-Key": api_keys[Role.ADMIN]}) as test_client:
         yield test_client

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from copilot.domain import Draft, DraftAction, DraftStatus, Routing, Ticket, Triage
+from copilot.domain.accounts import Actor, Role
 from copilot.domain.sop import Citation
 from copilot.drafting.composer import TemplateWriter
 from copilot.drafting.grounding import Grounding
@@ -93,3 +94,8 @@ def write(services: Services, writer: ChatModelWriter) -> Draft:
         Plan(DraftAction.REPLY, sop),
         grounding_for(services, "SOP-CR-03"),
     )
+
+
+def api_key(services: Services, role: Role = Role.ADMIN) -> str:
+    """A new API key of a role in the services' database, made as an operator would with `copilot keys create`."""
+    return services.accounts.create_key(f"tests-{role}", role, by=Actor.operator("tests"))[1]

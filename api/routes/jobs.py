@@ -12,14 +12,21 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Resp
 from pydantic import BaseModel, Field
 
 from api.deps import services
-from api.schemas import ErrorBody
+from api.schemas import AUTH_ERRORS, ErrorBody
+from api.security import allow
+from copilot.domain.accounts import Role
 from copilot.jobs import BacklogJobs, NoTickets
 from copilot.jobs.backlog import BrokerUnavailable
 from copilot.services import Services
 from copilot.store.jobs import JobNotDone, JobNotFound, JobResult, JobStatus
 from copilot.triage.tables import FORMATS, TableError
 
-router = APIRouter(prefix="/v1/triage/jobs", tags=["jobs"])
+router = APIRouter(
+    prefix="/v1/triage/jobs",
+    tags=["jobs"],
+    responses=AUTH_ERRORS,
+    dependencies=[Depends(allow(Role.SERVICE, Role.ADMIN))],
+)
 _building = threading.Lock()
 
 

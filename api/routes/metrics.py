@@ -1,4 +1,5 @@
-"""Prometheus metrics of the service (of every worker when several serve). No authentication yet, like health."""
+"""Prometheus metrics of the service (of every worker when several serve), for an admin or a scraper's service
+key (`authorization: Bearer cpk_...` in Prometheus' scrape config)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from fastapi import APIRouter, Depends, Response
 
 from api.deps import metrics, services
 from api.metrics import Metrics
+from api.security import allow
+from copilot.domain.accounts import Role
 from copilot.services import Services
 
 router = APIRouter(tags=["operations"])
@@ -18,6 +21,7 @@ router = APIRouter(tags=["operations"])
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
     summary="Prometheus metrics",
+    dependencies=[Depends(allow(Role.ADMIN, Role.SERVICE))],
 )
 def prometheus_metrics(
     svc: Annotated[Services, Depends(services)], meter: Annotated[Metrics, Depends(metrics)]

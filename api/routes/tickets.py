@@ -8,29 +8,41 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from api.deps import metrics, services, to_ticket
 from api.metrics import Metrics
-from api.schemas import BatchProblem, BatchTriage, ErrorBody, TicketBatch, TicketIn
+from api.schemas import AUTH_ERRORS, BatchProblem, BatchTriage, ErrorBody, TicketBatch, TicketIn
+from api.security import Caller, allow
 from copilot.domain import Draft, Ticket, Triage
+from copilot.domain.accounts import Role
 from copilot.domain.tickets import TicketTooLong, admit
-from copilot.pipeline import suggest, triage_batch, triage_ticket
+from copilot.pipeline import intake, suggest_for, triage_batch
 from copilot.services import Services
 
-router = APIRouter(prefix="/v1", tags=["tickets"])
+router = APIRouter(prefix="/v1", tags=["tickets"], responses=AUTH_ERRORS)
 Svc = Annotated[Services, Depends(services)]
 Meter = Annotated[Metrics, Depends(metrics)]
+Intake = Annotated[Caller, Depends(allow(Role.SERVICE, Role.SPECIALIST, Role.ADMIN))]
 ERRORS: dict[int | str, dict[str, object]] = {413: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
 
 @router.post("/triage", response_model=Triage, responses=ERRORS, summary="Label a ticket")
-def triage_endpoint(body: TicketIn, svc: Svc, meter: Meter) -> Triage:
-    """LOB, intent, confidence and routing, priority, tier, risk flags and language."""
-    result = triage_ticket(to_ticket(body), services=svc)
-    meter.triaged([result])
-    return result
+def triage_endpoint(body: TicketIn, svc: Svc, meter: Meter, caller: Intake) -> Triage:
+    """LOB, intent, confidence and routing, priority, tier, risk flags and language. The ticket is kept as a
+    record with its labels; sent again with the same `helpdesk_id`, it is not triaged or kept twice and the
+    kept labels are returned."""
+    record = intake(to_ticket(body), services=svc, by=caller.actor, helpdesk_id=body.helpdesk_id)
+    meter.triaged([record.labels])
+    return record.labels
 
 
-@router.post("/triage/batch", response_model=BatchTriage, responses=ERRORS, summary="Label many tickets")
+@router.post(
+    "/triage/batch",
+    response_model=BatchTriage,
+    responses=ERRORS,
+    summary="Label many tickets",
+    dependencies=[Depends(allow(Role.SERVICE, Role.ADMIN))],
+)
 def triage_batch_endpoint(body: TicketBatch, svc: Svc, meter: Meter) -> BatchTriage:
-    """Bulk tagging: the same labels as one by one; bad tickets are listed in `skipped`, never dropped."""
+    """Bulk re-tagging: the same labels as one by one, returned and not kept as records; bad tickets are listed
+    in `skipped`, never dropped."""
     good: list[Ticket] = []
     skipped: list[BatchProblem] = []
     limit = svc.settings.max_ticket_chars
@@ -45,9 +57,11 @@ def triage_batch_endpoint(body: TicketBatch, svc: Svc, meter: Meter) -> BatchTri
 
 
 @router.post("/suggest", response_model=Draft, status_code=201, responses=ERRORS, summary="Suggest a reply")
-def suggest_endpoint(body: TicketIn, svc: Svc, meter: Meter) -> Draft:
-    """Triage the ticket, retrieve SOP passages, and store a pending draft (reply, question or escalation)."""
+def suggest_endpoint(body: TicketIn, svc: Svc, meter: Meter, caller: Intake) -> Draft:
+    """Keep the ticket (as /v1/triage does), retrieve SOP passages, and store a pending draft (reply, question
+    or escalation) from the ticket's labels in force."""
     svc.require_index()  # 503 (KnowledgeBaseEmpty) rather than a draft that cites nothing
-    draft = suggest(to_ticket(body), services=svc)
+    record = intake(to_ticket(body), services=svc, by=caller.actor, helpdesk_id=body.helpdesk_id)
+    draft = suggest_for(record, services=svc, by=caller.actor)
     meter.suggested(draft, services=svc)
     return draft

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
-from copilot.services import Services, build_services, load_triage_model
+from copilot.services import Records, Services, build_services, load_triage_model, open_records
 from copilot.settings import Settings
 
 console = Console(soft_wrap=True)  # a path or a summary stays on one line, for people and for scripts
@@ -24,6 +24,7 @@ class CliState:
     settings: Settings
     debug: bool = False
     _services: Services | None = field(default=None, repr=False)
+    _records: Records | None = field(default=None, repr=False)
 
     def services(self, *, triage_model: bool = False, train_if_missing: bool = False, index: bool = False) -> Services:
         """The bundle, built once; `index` refuses an empty knowledge base, `triage_model` loads the model."""
@@ -34,6 +35,15 @@ class CliState:
         if triage_model and self._services.classifier is None:
             load_triage_model(self._services, train_if_missing=train_if_missing)
         return self._services
+
+    def records(self) -> Records:
+        """The records database's stores alone, built once (the services' own when those are built): what a
+        command that only reads or writes records needs, ready in a fraction of a second."""
+        if self._services is not None:
+            return self._services.records
+        if self._records is None:
+            self._records = open_records(self.settings)
+        return self._records
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from copilot.cli import backup, bench, eval_cmd, jobs, kb, serve, tickets, triage_cmd, worker
+from copilot.cli import accounts, backup, bench, db, eval_cmd, jobs, kb, serve, tickets, triage_cmd, worker
 from copilot.cli.context import CliState, reported_errors
 from copilot.observability import configure_logging
 from copilot.settings import Settings
@@ -19,9 +19,13 @@ app.add_typer(triage_cmd.app, name="triage")
 jobs.register(triage_cmd.app)  # copilot triage job, job-status, job-results
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(bench.app, name="bench")
+app.add_typer(db.app, name="db")
+app.add_typer(accounts.users_app, name="users")
+app.add_typer(accounts.keys_app, name="keys")
 app.command("suggest")(tickets.suggest)
 app.command("decide")(tickets.decide)
 app.command("export-decisions")(tickets.export_decisions)
+app.command("export-corrections")(tickets.export_corrections)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.command("backup")(backup.backup)

@@ -21,6 +21,7 @@ import typer
 
 from api.app import create_app
 from copilot.cli.context import console, reported_errors, state
+from copilot.cli.db import report_database
 from copilot.domain import Ticket
 from copilot.observability import UVICORN_LOGGING
 from copilot.pipeline import ingest, triage_ticket, warm_up
@@ -49,15 +50,17 @@ def serve(
     import uvicorn
 
     cli = state(ctx)
+    bind_host, bind_port = host or cli.settings.host, port or cli.settings.port
     with reported_errors(cli.debug):
         services = build_services(cli.settings)  # owned here, so the supervisor of several workers can drop it
+        # The schema is upgraded by now; on a fresh machine, the first admin is made before any worker starts.
+        report_database(services.records, cli.settings, host=bind_host, port=bind_port)
         load_triage_model(services, train_if_missing=True)
         if not skip_ingest:
             console.print(f"Knowledge base: {ingest(services).summary()}")
         console.print(f"Triage model: {services.require_classifier().version}")
         with saving_warm_vectors(services):  # the next start, and every worker, loads them
             warm_up(services)
-    bind_host, bind_port = host or cli.settings.host, port or cli.settings.port
     console.print(f"Serving on http://{bind_host}:{bind_port} (docs: /docs)")
     if workers == 1:
         try:

@@ -115,19 +115,18 @@ class Draft(BaseModel):
         return {c.doc_id: c.doc_version for c in self.citations}
 
 
-class Decision(BaseModel):
-    """An agent's decision on a pending draft."""
+class DecisionFields(BaseModel):
+    """What an agent decides on a pending draft, without who: the API takes that from the signed-in caller."""
 
     model_config = ConfigDict(frozen=True)
 
     kind: DecisionKind
-    actor: str = Field(min_length=1, max_length=200)
     final_text: str | None = Field(None, description="Required for edit: the text as the agent sends it.")
     reason: RejectReason | None = Field(None, description="Required for reject.")
     note: str | None = Field(None, max_length=5000)
 
     @model_validator(mode="after")
-    def _fields_fit_kind(self) -> Decision:
+    def _fields_fit_kind(self) -> DecisionFields:
         if self.kind is DecisionKind.EDIT and not (self.final_text and self.final_text.strip()):
             raise ValueError("an edit needs final_text: the reply as the agent will send it")
         if self.kind is DecisionKind.REJECT and self.reason is None:
@@ -135,6 +134,12 @@ class Decision(BaseModel):
         if self.kind is not DecisionKind.REJECT and self.reason is not None:
             raise ValueError(f"reason is only for reject, got it with {self.kind.value}")
         return self
+
+
+class Decision(DecisionFields):
+    """An agent's decision on a pending draft, with who took it."""
+
+    actor: str = Field(min_length=1, max_length=200)
 
 
 class Transition(BaseModel):

@@ -89,3 +89,17 @@ class Citation(BaseModel):
     doc_version: str
     section: str
     chunk_id: str
+
+
+class PublishedVersion(BaseModel):
+    """One version of a document as it was published: its full Markdown, kept after any later edit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    version: str
+    content_hash: str
+    text: str
+    source_path: str
+    published_by: str
+    published_at: dt.datetime

@@ -9,66 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
 
-from copilot.domain import Decision, Draft, DraftStatus, Transition
+from copilot.domain import Decision, Draft, DraftAction, DraftStatus, Transition
+from copilot.domain.accounts import Actor
 from copilot.domain.approval import AlreadyDecided, decide
 from copilot.domain.drafts import utcnow
-from copilot.store.schema import create_missing_tables
-
-metadata = MetaData()
-
-drafts = Table(
-    "drafts",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("ticket_id", String(100), nullable=False, index=True),
-    Column("status", String(16), nullable=False, index=True),
-    Column("action", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("payload", JSON, nullable=False),
-)
-
-transitions = Table(
-    "draft_transitions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("draft_id", String(40), ForeignKey("drafts.id"), nullable=False, index=True),
-    Column("from_status", String(16), nullable=False),
-    Column("to_status", String(16), nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("reason", String(32)),
-    Column("note", Text),
-    Column("final_text", Text),
-    Column("diff", Text),
-    Column("sop_versions", JSON, nullable=False),
-    Column("model_version", String(200), nullable=False),
-)
-
-# SQLite lets one writer in at a time: a second writer (another worker process) waits this long for the
-# lock instead of failing with "database is locked".
-SQLITE_BUSY_TIMEOUT_S = 30
+from copilot.domain.records import AuditAction, AuditEntry, TicketStatus
+from copilot.store.audit import append
+from copilot.store.database import as_utc, ensure_schema, open_engine
+from copilot.store.tables import drafts, tickets, transitions
 
 
 class DraftNotFound(KeyError):
@@ -83,24 +36,18 @@ class DraftNotFound(KeyError):
 class DraftStore:
     """Drafts and their transitions in one SQL database."""
 
-    def __init__(self, url: str) -> None:
-        parsed = make_url(url)
-        sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
-        if sqlite_file:
-            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
-        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S} if parsed.get_backend_name() == "sqlite" else {}
-        self.engine: Engine = create_engine(url, future=True, connect_args=connect_args)
-        if sqlite_file:
-            event.listen(self.engine, "connect", _write_ahead_log)
-        create_missing_tables(metadata, self.engine)
+    def __init__(self, database: str | Engine) -> None:
+        """On an engine shared with the other stores, or a database URL of its own."""
+        self.engine: Engine = open_engine(database) if isinstance(database, str) else database
+        ensure_schema(self.engine)
 
     def ping(self) -> None:
         """Ask the database a trivial question; raises SQLAlchemy's error when it cannot answer."""
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    def save(self, draft: Draft) -> Draft:
-        """Store a new pending draft; raises ValueError if its id is taken."""
+    def save(self, draft: Draft, *, by: Actor | None = None) -> Draft:
+        """Store a new pending draft as its ticket's latest; raises ValueError if its id is taken."""
         with self.engine.begin() as conn:
             if conn.execute(select(drafts.c.id).where(drafts.c.id == draft.id)).first():
                 raise ValueError(f"draft {draft.id} already exists")
@@ -114,6 +61,19 @@ class DraftStore:
                     payload=draft.model_dump(mode="json"),
                 )
             )
+            _latest_of_ticket(conn, draft.ticket_id, draft.id, draft.status)
+            append(
+                conn,
+                AuditEntry.of(
+                    by or Actor.system("suggest"),
+                    AuditAction.DRAFT_CREATED,
+                    draft.id,
+                    draft.created_at,
+                    ticket=draft.ticket_id,
+                    action=draft.action.value,
+                    sop_versions=draft.sop_versions,
+                ),
+            )
         return draft
 
     def get(self, draft_id: str) -> Draft:
@@ -124,8 +84,11 @@ class DraftStore:
             raise DraftNotFound(draft_id)
         return Draft.model_validate({**row.payload, "status": row.status})
 
-    def decide(self, draft_id: str, decision: Decision, *, at: dt.datetime | None = None) -> Transition:
-        """Record an agent's decision; raises DraftNotFound or AlreadyDecided, storing nothing then."""
+    def decide(
+        self, draft_id: str, decision: Decision, *, by: Actor | None = None, at: dt.datetime | None = None
+    ) -> Transition:
+        """Record an agent's decision, audited as `by` (default: the decision's actor at the CLI); raises
+        DraftNotFound or AlreadyDecided, storing nothing then."""
         draft = self.get(draft_id)
         transition = decide(draft, decision, at=at or utcnow())
         with self.engine.begin() as conn:
@@ -138,7 +101,30 @@ class DraftStore:
                 current = conn.execute(select(drafts.c.status).where(drafts.c.id == draft_id)).scalar_one()
                 raise AlreadyDecided(draft_id, DraftStatus(current))
             conn.execute(insert(transitions).values(**_transition_row(transition)))
+            _latest_of_ticket(conn, draft.ticket_id, draft.id, transition.to_status, action=draft.action)
+            append(
+                conn,
+                AuditEntry.of(
+                    by or Actor.operator(decision.actor),
+                    AuditAction.DRAFT_DECIDED,
+                    draft_id,
+                    transition.at,
+                    ticket=draft.ticket_id,
+                    decision=transition.to_status.value,
+                    reason=transition.reason.value if transition.reason else None,
+                ),
+            )
         return transition
+
+    def of_ticket(self, ticket_id: str) -> list[Draft]:
+        """Every draft made for a ticket, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(drafts.c.payload, drafts.c.status)
+                .where(drafts.c.ticket_id == ticket_id)
+                .order_by(drafts.c.created_at, drafts.c.id)
+            )
+            return [Draft.model_validate({**row.payload, "status": row.status}) for row in rows]
 
     def transitions(self, draft_id: str) -> list[Transition]:
         with self.engine.connect() as conn:
@@ -164,12 +150,14 @@ class DraftStore:
         self.engine.dispose()
 
 
-def _write_ahead_log(dbapi_connection: object, _: ConnectionPoolEntry) -> None:
-    """Readers never wait for a writer, and a writer only for another writer (whose lock the busy timeout
-    waits out): what several worker processes on one SQLite file need. The mode stays with the file."""
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+def _latest_of_ticket(
+    conn: Connection, ticket_id: str, draft_id: str, status: DraftStatus, *, action: DraftAction | None = None
+) -> None:
+    """Keep the ticket's record (if intake stored one) pointing at its newest draft; a sent draft closes it."""
+    values: dict[str, object] = {"latest_draft_id": draft_id, "latest_draft_status": status.value}
+    if status in (DraftStatus.APPROVED, DraftStatus.EDITED):
+        values["status"] = (TicketStatus.ESCALATED if action is DraftAction.ESCALATE else TicketStatus.ANSWERED).value
+    conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(**values))
 
 
 def _transition_row(t: Transition) -> dict[str, object]:
@@ -178,9 +166,6 @@ def _transition_row(t: Transition) -> dict[str, object]:
     return row
 
 
-def _transition_from_row(row: dict[str, object]) -> Transition:
+def _transition_from_row(row: dict[str, Any]) -> Transition:
     row.pop("id", None)
-    at = row["at"]
-    if isinstance(at, dt.datetime) and at.tzinfo is None:  # SQLite drops the zone; we store UTC
-        row["at"] = at.replace(tzinfo=dt.UTC)
-    return Transition.model_validate(row)
+    return Transition.model_validate({**row, "at": as_utc(row["at"])})

@@ -17,58 +17,13 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 
 from copilot.domain import Ticket, Triage
 from copilot.domain.drafts import utcnow
-from copilot.store.schema import create_missing_tables
-
-metadata = MetaData()
-
-jobs = Table(
-    "jobs",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("status", String(16), nullable=False, index=True),
-    Column("source", String(300), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
-    Column("tickets_total", Integer, nullable=False),
-    Column("chunks_total", Integer, nullable=False),
-    Column("skipped", JSON, nullable=False),
-    Column("error", Text),
-)
-
-job_chunks = Table(
-    "job_chunks",
-    metadata,
-    Column("job_id", String(40), ForeignKey("jobs.id"), primary_key=True),
-    Column("chunk", Integer, primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("tickets", JSON, nullable=False),
-    Column("size", Integer, nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("problems", JSON, nullable=False),
-    Column("worker", String(200)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("results", JSON),
-)
+from copilot.store.database import as_utc, ensure_schema
+from copilot.store.tables import job_chunks, jobs
 
 
 class JobState(StrEnum):
@@ -156,7 +111,7 @@ class JobStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_missing_tables(metadata, engine)
+        ensure_schema(engine)
 
     def create(
         self,
@@ -340,9 +295,9 @@ class JobStore:
             id=job.id,
             status=JobState(job.status),
             source=job.source,
-            created_at=_aware(job.created_at),
-            started_at=_aware(job.started_at),
-            finished_at=_aware(job.finished_at),
+            created_at=as_utc(job.created_at),
+            started_at=job.started_at and as_utc(job.started_at),
+            finished_at=job.finished_at and as_utc(job.finished_at),
             error=job.error,
             progress=JobProgress(
                 chunks_total=job.chunks_total,
@@ -402,9 +357,3 @@ def _finish_if_complete(conn: Connection, job_id: str) -> None:
             .where(jobs.c.id == job_id, jobs.c.status.in_([JobState.QUEUED.value, JobState.RUNNING.value]))
             .values(status=JobState.DONE.value, finished_at=now, started_at=func.coalesce(jobs.c.started_at, now))
         )
-
-
-def _aware(at: dt.datetime | None) -> dt.datetime | None:
-    if at is not None and at.tzinfo is None:  # SQLite drops the zone; we store UTC
-        return at.replace(tzinfo=dt.UTC)
-    return at

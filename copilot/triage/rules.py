@@ -42,11 +42,16 @@ def apply_rules(
     intent carries by itself unless the classifier `abstained` on it (too unsure even to suggest it). A
     flagged ticket gets its flag's priority and tier whatever the classifier said about the intent.
     """
-    spec = taxonomy.intent_spec(intent)
     carried = [] if abstained else taxonomy.flags_of_intent(intent)
     found = set(detect_flags(text, taxonomy)) | set(detected) | set(carried)
-    flags = [flag for flag in taxonomy.risk_flags if flag in found]
-    conditions = detect_conditions(text, intent, taxonomy)
+    return level_of(intent, list(found), detect_conditions(text, intent, taxonomy), taxonomy)
+
+
+def level_of(intent: str, flags: Sequence[str], conditions: Sequence[str], taxonomy: Taxonomy) -> RuleOutcome:
+    """Priority, tier, escalation and queue for an intent with these flags and conditions: the most urgent
+    priority and highest tier any of them gives (also used when a specialist corrects a ticket's labels)."""
+    spec = taxonomy.intent_spec(intent)
+    flags = [flag for flag in taxonomy.risk_flags if flag in set(flags)]
     priorities = [spec.priority] + [p for f in flags if (p := taxonomy.risk_flags[f].priority)]
     tiers = [spec.tier] + [t for f in flags if (t := taxonomy.risk_flags[f].tier)]
     tiers += [taxonomy.conditions[c].tier for c in conditions]
@@ -56,7 +61,7 @@ def apply_rules(
         priority=min(priorities, key=taxonomy.priority_rank),
         tier=max(tiers, key=taxonomy.tier_rank),
         risk_flags=flags,
-        conditions=conditions,
+        conditions=list(conditions),
         escalate=bool(escalating),
         queue=taxonomy.risk_flags[queued[0]].queue if queued else None,
     )

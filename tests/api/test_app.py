@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from copilot.domain.accounts import Role
 from copilot.domain.drafts import Problem, ProblemKind, new_draft_id
 from copilot.services import Services
-from copilot.store.drafts import drafts, transitions
+from copilot.store.tables import drafts, transitions
 
 pytestmark = pytest.mark.integration
 
@@ -36,17 +37,18 @@ def test_triage_labels_a_ticket(client: TestClient) -> None:
     assert angry["sentiment"] == "negative" and angry["sentiment_score"] < 0
 
 
-def test_suggest_then_read_then_approve_a_draft(client: TestClient) -> None:
+def test_suggest_then_read_then_approve_a_draft(client: TestClient, api_keys: dict[Role, str]) -> None:
     created = client.post("/v1/suggest", json=PAYOUT)
     assert created.status_code == 201
     draft = created.json()
     assert draft["status"] == "pending" and draft["citations"]
     assert client.get(f"/v1/drafts/{draft['id']}").json() == draft
-    decided = client.post(f"/v1/drafts/{draft['id']}/decision", json={"kind": "approve", "actor": "agent-9"})
+    specialist = {"X-API-Key": api_keys[Role.SPECIALIST]}
+    decided = client.post(f"/v1/drafts/{draft['id']}/decision", json={"kind": "approve"}, headers=specialist)
     assert decided.status_code == 201
     assert decided.json()["sop_versions"] == {c["doc_id"]: c["doc_version"] for c in draft["citations"]}
     assert client.get(f"/v1/drafts/{draft['id']}").json()["status"] == "approved"
-    assert [t["actor"] for t in client.get(f"/v1/drafts/{draft['id']}/history").json()] == ["agent-9"]
+    assert [t["actor"] for t in client.get(f"/v1/drafts/{draft['id']}/history").json()] == ["key:tests-specialist"]
 
 
 def test_a_draft_that_failed_verification_carries_its_problems_as_typed_objects(client: TestClient) -> None:
@@ -73,9 +75,9 @@ def test_a_draft_that_failed_verification_carries_its_problems_as_typed_objects(
 
 def test_a_second_decision_is_a_conflict_and_changes_nothing(client: TestClient) -> None:
     draft = client.post("/v1/suggest", json=PAYOUT).json()
-    reject = {"kind": "reject", "actor": "agent-1", "reason": "wrong_policy", "note": "needs CR-04"}
+    reject = {"kind": "reject", "reason": "wrong_policy", "note": "needs CR-04"}
     assert client.post(f"/v1/drafts/{draft['id']}/decision", json=reject).status_code == 201
-    again = client.post(f"/v1/drafts/{draft['id']}/decision", json={"kind": "approve", "actor": "agent-2"})
+    again = client.post(f"/v1/drafts/{draft['id']}/decision", json={"kind": "approve"})
     assert again.status_code == 409
     assert "already rejected" in again.json()["detail"]
     assert client.get(f"/v1/drafts/{draft['id']}").json()["status"] == "rejected"
@@ -84,9 +86,7 @@ def test_a_second_decision_is_a_conflict_and_changes_nothing(client: TestClient)
 def test_an_edit_is_kept_as_final_text_and_diff(client: TestClient) -> None:
     draft = client.post("/v1/suggest", json=PAYOUT).json()
     edited = (draft["reply"] or "") + "\nP.S. Your reference is WD-5521."
-    body = client.post(
-        f"/v1/drafts/{draft['id']}/decision", json={"kind": "edit", "actor": "agent-5", "final_text": edited}
-    ).json()
+    body = client.post(f"/v1/drafts/{draft['id']}/decision", json={"kind": "edit", "final_text": edited}).json()
     assert body["final_text"] == edited and "+P.S. Your reference is WD-5521." in body["diff"]
 
 
@@ -97,7 +97,7 @@ def test_bad_input_gets_a_clear_4xx(client: TestClient) -> None:
     assert huge.status_code == 413 and "limit" in huge.json()["detail"]
     unknown = client.get("/v1/drafts/DRF-doesnotexist")
     assert unknown.status_code == 404 and "DRF-doesnotexist" in unknown.json()["detail"]
-    no_reason = client.post("/v1/drafts/DRF-doesnotexist/decision", json={"kind": "reject", "actor": "a"})
+    no_reason = client.post("/v1/drafts/DRF-doesnotexist/decision", json={"kind": "reject"})
     assert no_reason.status_code == 422
     bad_lob = client.get("/v1/kb/search", params={"q": "payout", "lob": "crypto"})
     assert bad_lob.status_code == 422 and "unknown LOB 'crypto'" in bad_lob.json()["detail"]
@@ -114,9 +114,7 @@ def test_rejected_input_stores_nothing(client: TestClient) -> None:
             )
 
     before = rows()
-    assert (
-        client.post("/v1/drafts/DRF-doesnotexist/decision", json={"kind": "approve", "actor": "a"}).status_code == 404
-    )
+    assert client.post("/v1/drafts/DRF-doesnotexist/decision", json={"kind": "approve"}).status_code == 404
     assert client.post("/v1/suggest", json={"text": ""}).status_code == 422
     assert client.post("/v1/suggest", json={"text": "x" * 100_000}).status_code == 413
     assert rows() == before

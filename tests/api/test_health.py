@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from copilot.domain.accounts import Actor, Role
 from copilot.services import Services, build_services
 from copilot.store.drafts import DraftStore
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
@@ -39,7 +40,8 @@ def test_ready_on_the_ingested_library_with_a_model(client: TestClient) -> None:
 
 def test_an_empty_knowledge_base_is_not_ready_and_drafts_nothing(unprepared: Services, ready: Services) -> None:
     unprepared.classifier = ready.require_classifier()  # only the index is missing
-    with TestClient(create_app(services=unprepared)) as client:
+    _, key = unprepared.accounts.create_key("tests-intake", Role.SERVICE, by=Actor.operator("tests"))
+    with TestClient(create_app(services=unprepared), headers={"X-API-Key": key}) as client:
         response = client.get("/v1/health/ready")
         assert response.status_code == 503
         assert response.json() == {"ready": False, "reasons": [EMPTY_INDEX]}

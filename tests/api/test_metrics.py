@@ -39,7 +39,7 @@ def test_triage_suggestions_and_decisions_are_counted_with_their_labels(client: 
     before = scrape(client)
     triage = client.post("/v1/triage", json=PAYOUT).json()
     draft = client.post("/v1/suggest", json=PAYOUT).json()
-    reject = {"kind": "reject", "actor": "agent-1", "reason": "tone"}
+    reject = {"kind": "reject", "reason": "tone"}
     assert client.post(f"/v1/drafts/{draft['id']}/decision", json=reject).status_code == 201
     batch = client.post("/v1/triage/batch", json={"tickets": [PAYOUT, {"text": " "}, PAYOUT]}).json()
     after = scrape(client)
@@ -96,10 +96,11 @@ def test_worker_processes_add_up_in_multiprocess_mode(
     first, second = workers
     for worker, tickets in ((first, 2), (second, 3)):
         for _ in range(tickets):
-            assert httpx.post(f"{worker.base}/v1/triage", json=PAYOUT, timeout=60).status_code == 200
+            triaged = httpx.post(f"{worker.base}/v1/triage", json=PAYOUT, headers=worker.headers, timeout=60)
+            assert triaged.status_code == 200
     triage = {"method": "POST", "route": "/v1/triage", "status": "200"}
     for worker in workers:
-        text = scrape(httpx.Client(), worker.base)
+        text = scrape(httpx.Client(headers=worker.headers), worker.base)
         assert value(text, "copilot_http_requests_total", **triage) == 5
         assert value(text, "copilot_triage_results_total", lob="creator_rewards") == 5
         assert value(text, "copilot_index_chunks") == ready.index.count(), "a gauge is not summed over workers"

@@ -51,7 +51,7 @@ def test_no_ticket_text_password_or_card_number_reaches_the_logs(
     assert client.post("/v1/triage", json=SECRET_TICKET).status_code == 200
     assert client.post("/v1/triage/batch", json={"tickets": [SECRET_TICKET, {"text": " "}]}).status_code == 200
     draft = client.post("/v1/suggest", json=SECRET_TICKET).json()
-    edited = {"kind": "edit", "actor": "agent-3", "final_text": f"We never need {PASSWORD} or {CARD}."}
+    edited = {"kind": "edit", "final_text": f"We never need {PASSWORD} or {CARD}."}
     assert client.post(f"/v1/drafts/{draft['id']}/decision", json=edited).status_code == 201
     assert client.get("/v1/kb/search", params={"q": f"{CARD} {PASSWORD}"}).status_code == 200
     assert client.post("/v1/suggest", json={"text": f"{PASSWORD} " * 10_000}).status_code == 413

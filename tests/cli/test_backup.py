@@ -25,6 +25,7 @@ from copilot.services import Services, build_services, load_triage_model
 from copilot.store.drafts import DraftStore
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
 from tests.factories import make_settings
+from tests.servers import admin_key
 
 runner = CliRunner()
 
@@ -127,11 +128,17 @@ def test_a_backup_taken_while_a_server_runs_holds_the_draft_it_just_stored(
         port = probe.getsockname()[1]
     base, log = f"http://127.0.0.1:{port}", tmp_path / "serve.log"
     command = [str(Path(sys.executable).parent / "copilot"), "serve", "--port", str(port), "--skip-ingest"]
+    key = admin_key(make_settings(data).resolved_database_url)
     with log.open("w") as out:
         server = subprocess.Popen(command, env=os.environ | variables, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for_server(base, server, log)
-        made = httpx.post(f"{base}/v1/suggest", json={"text": "where is my payout from last month?"}, timeout=60)
+        made = httpx.post(
+            f"{base}/v1/suggest",
+            json={"text": "where is my payout from last month?"},
+            headers={"X-API-Key": key},
+            timeout=60,
+        )
         assert made.status_code == 201, made.text
         for name, value in variables.items():
             monkeypatch.setenv(name, value)

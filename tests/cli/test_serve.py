@@ -1,9 +1,11 @@
-"""`copilot serve` as a user runs it: a real process that ingests, loads the model and answers over HTTP,
-alone or as several worker processes sharing one SQLite database."""
+"""`copilot serve` as a user runs it on a fresh machine: a real process that upgrades the database, makes the first
+admin, ingests, loads the model and answers over HTTP, alone or as several worker processes sharing one SQLite
+database. Callers use what an operator would give them: a key from `copilot keys create`, or a console sign-in."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,14 +19,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
-from copilot.services import Services
+from copilot.cli.main import app
+from copilot.domain.accounts import Actor, Role
+from copilot.services import Services, open_records
+from copilot.store.database import head_revision
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
+from tests.factories import make_settings
 
 pytestmark = pytest.mark.integration
 
 STARTUP_LIMIT_S = 240  # a bound on waiting, not a speed target: a busy CI machine is slow
 PAYOUT = {"text": "my withdrawal from oct 3 still has not arrived", "creator_handle": "mila.bakes"}
+ADMIN_PASSWORD = "chosen-by-the-operator-7"
 
 
 @dataclass
@@ -47,6 +55,16 @@ class Server:
                 pass
             time.sleep(0.5)
         raise AssertionError(f"copilot serve was not ready within {STARTUP_LIMIT_S} s:\n{self.log.read_text()}")
+
+    def create_key(self, name: str, *, role: Role = Role.SERVICE) -> dict[str, str]:
+        """`copilot keys create` on the server's data dir, as its operator runs it; returns the key's header."""
+        result = CliRunner().invoke(
+            app, ["keys", "create", name, "--role", role.value], env={"COPILOT_DATA_DIR": str(self.data)}
+        )
+        assert result.exit_code == 0, result.stderr
+        match = re.search(r"Key: (\S+)", result.stdout)
+        assert match, result.stdout
+        return {"X-API-Key": match.group(1)}
 
 
 def free_port() -> int:
@@ -93,13 +111,25 @@ def start_serve(ready: Services, embeddings: LocalMiniLMEmbeddings, tmp_path: Pa
 def test_serve_ingests_loads_the_model_and_drafts_over_http(
     start_serve: Callable[..., Server], ready: Services
 ) -> None:
-    server = start_serve()
+    server = start_serve(COPILOT_ADMIN_PASSWORD="")  # unset: a one-time password is generated
     server.wait_until_ready()
+    log = server.log.read_text()
+    assert f"Database sqlite:///{server.data / 'copilot.db'}: created at {head_revision()}" in log
+    password = re.search(r"Created the first account: admin, one-time password: (\S+) — sign in at (\S+)", log)
+    assert password, log
+    assert password.group(2) == f"{server.base}/console"
+    with httpx.Client(base_url=server.base, timeout=10) as browser:  # keeps the session cookie, as a browser does
+        signed_in = browser.post("/console/login", data={"username": "admin", "password": password.group(1)})
+        assert signed_in.status_code == 303, signed_in.text
+        me = browser.get("/v1/me")
+    assert (me.status_code, me.json()["name"], me.json()["role"]) == (200, "admin", "admin")
+    assert httpx.post(f"{server.base}/v1/suggest", json=PAYOUT, timeout=10).status_code == 401, "no key, no draft"
+
     health = httpx.get(f"{server.base}/v1/health", timeout=5)
     assert health.status_code == 200
     assert health.json()["triage_model"] == ready.require_classifier().version
     assert health.json()["chunks"] == ready.index.count()
-    draft = httpx.post(f"{server.base}/v1/suggest", json=PAYOUT, timeout=60)
+    draft = httpx.post(f"{server.base}/v1/suggest", json=PAYOUT, headers=server.create_key("helpdesk"), timeout=60)
     assert draft.status_code == 201, draft.text
     assert draft.json()["action"] == "reply"
     assert {c["doc_id"] for c in draft.json()["citations"]} >= {"SOP-CR-03"}
@@ -112,27 +142,40 @@ def test_several_workers_record_exactly_one_of_many_simultaneous_decisions(
 ) -> None:
     scratch = tmp_path / "scratch"  # where the server makes its temporary folders, to see them come and go
     scratch.mkdir()
-    server = start_serve("--workers", "2", index=True, TMPDIR=str(scratch))
+    server = start_serve("--workers", "2", index=True, TMPDIR=str(scratch), COPILOT_ADMIN_PASSWORD=ADMIN_PASSWORD)
     server.wait_until_ready()  # one worker is enough for that: wait for the other too, so both take requests
     _wait_for(lambda: server.log.read_text().count("Application startup complete") == 2, server.log)
     assert len(_workers(server.process.pid)) == 2, "two worker processes serve the port"
     assert len(_metrics_dirs(scratch)) == 1, "the workers share one fresh metrics dir"
+    log = server.log.read_text()
+    assert "Created the first account: admin (password from COPILOT_ADMIN_PASSWORD)" in log
+    assert log.count("Created the first account") == 1 and ADMIN_PASSWORD not in log
 
-    draft = httpx.post(f"{server.base}/v1/suggest", json=PAYOUT, timeout=60)
+    # Sixteen agents, each with a key of their own (made in the server's database while it runs).
+    records = open_records(make_settings(server.data))
+    agents = {
+        f"agent-{n}": records.accounts.create_key(f"agent-{n}", Role.SPECIALIST, by=Actor.operator("tests"))[1]
+        for n in range(16)
+    }
+    records.close()
+    draft = httpx.post(f"{server.base}/v1/suggest", json=PAYOUT, headers=server.create_key("helpdesk"), timeout=60)
     assert draft.status_code == 201, draft.text
     url = f"{server.base}/v1/drafts/{draft.json()['id']}/decision"
     decisions = [
-        {"kind": "approve", "actor": f"agent-{n}"}
-        if n % 2
-        else {"kind": "reject", "actor": f"agent-{n}", "reason": "tone", "note": "too curt"}
+        (f"agent-{n}", {"kind": "approve"} if n % 2 else {"kind": "reject", "reason": "tone", "note": "too curt"})
         for n in range(16)
     ]
     with ThreadPoolExecutor(len(decisions)) as pool:
-        answers = list(pool.map(lambda body: httpx.post(url, json=body, timeout=60), decisions))
+        answers = list(
+            pool.map(lambda d: httpx.post(url, json=d[1], headers={"X-API-Key": agents[d[0]]}, timeout=60), decisions)
+        )
 
     assert Counter(a.status_code for a in answers) == {201: 1, 409: 15}, [a.text for a in answers]
-    [winner] = [a.json() for a in answers if a.status_code == 201]
-    history = httpx.get(f"{server.base}/v1/drafts/{draft.json()['id']}/history", timeout=10).json()
+    [(agent, winner)] = [(name, a.json()) for (name, _), a in zip(decisions, answers) if a.status_code == 201]
+    assert winner["actor"] == f"key:{agent}", "the caller decides, never a name in the body"
+    history = httpx.get(
+        f"{server.base}/v1/drafts/{draft.json()['id']}/history", headers={"X-API-Key": agents["agent-0"]}, timeout=10
+    ).json()
     assert [(t["actor"], t["to_status"]) for t in history] == [(winner["actor"], winner["to_status"])]
     assert "database is locked" not in server.log.read_text()
 

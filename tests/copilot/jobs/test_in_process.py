@@ -21,7 +21,7 @@ from copilot.jobs.sample import sample_backlog
 from copilot.pipeline import triage_ticket
 from copilot.services import Services, build_services
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
-from tests.factories import TRAINING_DIR, make_settings
+from tests.factories import TRAINING_DIR, api_key, make_settings
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +127,8 @@ def modelless(tmp_path: Path, embeddings: LocalMiniLMEmbeddings) -> Iterator[Tes
     """The app over services that never loaded a triage model: every chunk fails, for real."""
     settings = make_settings(tmp_path / "data", job_max_retries=2, job_retry_backoff_s=0.05)
     services = build_services(settings, embeddings=embeddings)
-    with TestClient(create_app(settings, services=services)) as test_client:
+    app = create_app(settings, services=services)
+    with TestClient(app, headers={"X-API-Key": api_key(services)}) as test_client:
         yield test_client
     services.store.close()
 

@@ -10,23 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from copilot.domain import Ticket
-from copilot.store.jobs import JobNotDone, JobNotFound, JobState, JobStore, SkippedRow, metadata
+from copilot.store.jobs import JobNotDone, JobNotFound, JobState, JobStore, SkippedRow
+from tests.databases import POSTGRES_URL, drop_records, postgres_reason
 from tests.factories import labels
 
 pytestmark = pytest.mark.integration
-
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _postgres_reason() -> str | None:
-    try:
-        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as exc:  # driver or server missing: say why the PostgreSQL run is skipped
-        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-    return None
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -34,14 +22,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'copilot.db'}"
     else:
-        reason = _postgres_reason()
+        reason = postgres_reason()
         if reason:
             pytest.skip(reason)
         url = POSTGRES_URL
     engine = sa.create_engine(url)
     yield JobStore(engine)
     if request.param == "postgresql":
-        metadata.drop_all(engine)
+        drop_records(engine)
     engine.dispose()
 
 

@@ -25,7 +25,8 @@ from copilot.domain import Ticket
 from copilot.jobs.sample import sample_backlog, write_backlog
 from copilot.pipeline import triage_ticket
 from copilot.services import Services, build_services
-from copilot.store.jobs import JobState, JobStatus, JobStore, job_chunks
+from copilot.store.jobs import JobState, JobStatus, JobStore
+from copilot.store.tables import job_chunks
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
 from tests.factories import TRAINING_DIR, make_settings
 

@@ -13,23 +13,12 @@ import sqlalchemy as sa
 from copilot.domain import Decision, DecisionKind, DraftStatus, RejectReason
 from copilot.domain.approval import AlreadyDecided
 from copilot.domain.drafts import Problem, ProblemKind
-from copilot.store.drafts import DraftNotFound, DraftStore, drafts, metadata
+from copilot.store.drafts import DraftNotFound, DraftStore
+from copilot.store.tables import drafts
+from tests.databases import POSTGRES_URL, drop_records, postgres_reason
 from tests.factories import a_draft
 
 pytestmark = pytest.mark.integration
-
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _postgres_reason() -> str | None:
-    try:
-        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as exc:  # driver or server missing: say why the PostgreSQL run is skipped
-        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-    return None
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,14 +26,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DraftStore
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'copilot.db'}"
     else:
-        reason = _postgres_reason()
+        reason = postgres_reason()
         if reason:
             pytest.skip(reason)
         url = POSTGRES_URL
     draft_store = DraftStore(url)
     yield draft_store
     if request.param == "postgresql":
-        metadata.drop_all(draft_store.engine)
+        drop_records(draft_store.engine)
     draft_store.close()
 
 

@@ -42,6 +42,7 @@ def open_engine(url: str) -> Engine:
         future=True,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S} if sqlite else {},
         pool_pre_ping=not sqlite,  # a server restarted under us: a dead pooled connection is replaced, not used
+        hide_parameters=True,  # a database error's message (and so a logged traceback) never carries ticket text
     )
     if sqlite_file:
         event.listen(engine, "connect", _write_ahead_log)

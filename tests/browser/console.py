@@ -90,13 +90,17 @@ class Offline:
             route.abort()
 
 
+# Where signing in lands: the queue, except for those whose navigation does not offer it.
+LANDING = {Role.SOP_WRITER: "/console/sop"}
+
+
 def sign_in(page: Page, console: Console, role: Role, *, then: str = "/console") -> None:
     """Sign in through the sign-in form as the user of that role, and open `then`."""
     page.goto(console.url("/console/login"))
     page.locator("input[name=username]").fill(USERS[role])
     page.locator("input[name=password]").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(console.url("/console"))
+    page.wait_for_url(console.url(LANDING.get(role, "/console")))
     if then != "/console":
         page.goto(console.url(then))
 

@@ -20,8 +20,10 @@ import httpx
 import psycopg
 import pytest
 
+from copilot.domain.accounts import Role
 from copilot.services import Services
 from knowledge_base.embeddings import LocalMiniLMEmbeddings
+from tests.servers import OPERATOR, accounts_in
 
 pytestmark = pytest.mark.integration
 
@@ -105,6 +107,10 @@ class Cluster:
     sop_dir: Path
     data_dirs: list[Path]
     postgres_url: str
+    keys: dict[str, str]  # API keys in the shared database: "admin", and the specialists "agent-a" and "agent-b"
+
+    def as_(self, who: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[who]}
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +129,11 @@ def cluster(
     assert embeddings.onnx_dir is not None
     processes: list[subprocess.Popen[bytes]] = []
     bases, data_dirs = [], []
+    with accounts_in(postgres_url) as accounts:  # both processes share the one records database
+        keys = {
+            who: accounts.create_key(who, role, by=OPERATOR)[1]
+            for who, role in (("admin", Role.ADMIN), ("agent-a", Role.SPECIALIST), ("agent-b", Role.SPECIALIST))
+        }
     try:
         for name, extra in (("a", []), ("b", ["--skip-ingest"])):
             data = root / f"data-{name}"
@@ -147,7 +158,9 @@ def cluster(
             )
             bases.append(base)
             data_dirs.append(data)
-        yield Cluster(a=bases[0], b=bases[1], sop_dir=sop_dir, data_dirs=data_dirs, postgres_url=postgres_url)
+        yield Cluster(
+            a=bases[0], b=bases[1], sop_dir=sop_dir, data_dirs=data_dirs, postgres_url=postgres_url, keys=keys
+        )
     finally:
         for process in processes:
             process.terminate()
@@ -170,28 +183,33 @@ def test_a_draft_suggested_on_one_process_is_decided_on_the_other_and_only_once(
     made = httpx.post(
         f"{cluster.a}/v1/suggest",
         json={"text": "my withdrawal from oct 3 still has not arrived", "creator_handle": "mila.bakes"},
+        headers=cluster.as_("admin"),
         timeout=60,
     )
     assert made.status_code == 201, made.text
     draft_id = made.json()["id"]
 
-    seen = httpx.get(f"{cluster.b}/v1/drafts/{draft_id}", timeout=30)
+    seen = httpx.get(f"{cluster.b}/v1/drafts/{draft_id}", headers=cluster.as_("admin"), timeout=30)
     assert seen.status_code == 200, seen.text
     assert seen.json()["status"] == "pending" and seen.json()["reply"] == made.json()["reply"]
 
     decided = httpx.post(
-        f"{cluster.b}/v1/drafts/{draft_id}/decision", json={"kind": "approve", "actor": "agent-b"}, timeout=30
+        f"{cluster.b}/v1/drafts/{draft_id}/decision",
+        json={"kind": "approve"},
+        headers=cluster.as_("agent-b"),
+        timeout=30,
     )
     assert decided.status_code == 201, decided.text
     again = httpx.post(
         f"{cluster.a}/v1/drafts/{draft_id}/decision",
-        json={"kind": "reject", "actor": "agent-a", "reason": "tone"},
+        json={"kind": "reject", "reason": "tone"},
+        headers=cluster.as_("agent-a"),
         timeout=30,
     )
     assert again.status_code == 409, again.text
 
-    history = httpx.get(f"{cluster.a}/v1/drafts/{draft_id}/history", timeout=30).json()
-    assert [(t["to_status"], t["actor"]) for t in history] == [("approved", "agent-b")]
+    history = httpx.get(f"{cluster.a}/v1/drafts/{draft_id}/history", headers=cluster.as_("admin"), timeout=30).json()
+    assert [(t["to_status"], t["actor"]) for t in history] == [("approved", "key:agent-b")]
     database = cluster.postgres_url.rsplit("/", 1)[1]
     with psycopg.connect(f"host=127.0.0.1 port=5432 dbname={database} user=postgres") as conn:
         assert conn.execute("SELECT status FROM drafts WHERE id = %s", (draft_id,)).fetchone() == ("approved",)
@@ -199,16 +217,17 @@ def test_a_draft_suggested_on_one_process_is_decided_on_the_other_and_only_once(
 
 def test_an_edited_sop_ingested_on_one_process_is_found_by_a_search_on_the_other(cluster: Cluster) -> None:
     query = {"q": "quokka ledger pilot settles on alternate thursdays", "k": 3}
-    before = httpx.get(f"{cluster.b}/v1/kb/search", params=query, timeout=30)  # B's keyword index is built now
+    # B's keyword index is built now.
+    before = httpx.get(f"{cluster.b}/v1/kb/search", params=query, headers=cluster.as_("admin"), timeout=30)
     assert before.status_code == 200
     assert not any(NEW_SENTENCE in p["text"] for p in before.json()["passages"])
 
     version = add_sentence(cluster.sop_dir / EDITED_SOP, NEW_SENTENCE)
-    ingested = httpx.post(f"{cluster.a}/v1/kb/ingest", timeout=120)
+    ingested = httpx.post(f"{cluster.a}/v1/kb/ingest", headers=cluster.as_("admin"), timeout=120)
     assert ingested.status_code == 200, ingested.text
     assert ingested.json()["updated"] == ["SOP-CR-03"]
 
-    after = httpx.get(f"{cluster.b}/v1/kb/search", params=query, timeout=30)
+    after = httpx.get(f"{cluster.b}/v1/kb/search", params=query, headers=cluster.as_("admin"), timeout=30)
     assert after.status_code == 200
     best = after.json()["passages"][0]
     assert NEW_SENTENCE in best["text"]

@@ -79,7 +79,8 @@ def correct_labels(ticket_id: str, change: LabelChange, *, services: Services, b
     follows the priority. Raises UnknownLabel for a label the taxonomy does not hold, TicketNotFound."""
     taxonomy = services.taxonomy
     change.check(taxonomy)
-    old = services.tickets.get(ticket_id).labels
+    record = services.tickets.get(ticket_id)
+    old = record.labels
     intent = change.intent or old.intent
     flags = old.risk_flags if change.risk_flags is None else change.risk_flags
     labels = old.model_copy(update={"routing": Routing.AUTO, "language": change.language or old.language})
@@ -98,7 +99,6 @@ def correct_labels(ticket_id: str, change: LabelChange, *, services: Services, b
         )
     if change.priority is not None:
         labels = labels.model_copy(update={"priority": change.priority})
-    record = services.tickets.get(ticket_id)
     return services.tickets.correct(
         ticket_id,
         labels,
@@ -106,6 +106,14 @@ def correct_labels(ticket_id: str, change: LabelChange, *, services: Services, b
         priority_rank=taxonomy.priority_rank(labels.priority),
         by=by,
     )
+
+
+def reveal_text(ticket_id: str, *, services: Services, by: Actor) -> TicketRecord:
+    """The kept ticket, for a person to read unmasked: the reveal is written to the audit log first. Raises
+    TicketNotFound."""
+    record = services.tickets.get(ticket_id)
+    services.audit.record(AuditEntry.of(by, AuditAction.TICKET_TEXT_REVEALED, ticket_id, utcnow()))
+    return record
 
 
 def suggest(ticket: Ticket, *, services: Services, times: StageTimes | None = None, by: Actor | None = None) -> Draft:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
-from copilot.store.tables import metadata
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -20,10 +17,3 @@ def postgres_reason() -> str | None:
     except Exception as exc:  # driver or server missing: say why
         return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
     return None
-
-
-def drop_records(engine: Engine) -> None:
-    """Leave the shared PostgreSQL database as a test found it: every records table and Alembic's version."""
-    metadata.drop_all(engine)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))

@@ -23,12 +23,12 @@ from api.security import Caller, allow
 from copilot.domain import Decision, DecisionKind, DraftStatus, RejectReason, Ticket
 from copilot.domain.accounts import Role
 from copilot.domain.approval import edit_diff
-from copilot.domain.drafts import DecisionFields, utcnow
+from copilot.domain.drafts import DecisionFields
 from copilot.domain.personal_data import masked_text
-from copilot.domain.records import AuditAction, AuditEntry, LabelChange, TicketRecord, TicketStatus
+from copilot.domain.records import LabelChange, TicketRecord, TicketStatus
 from copilot.domain.taxonomy import Taxonomy, UnknownLabel
 from copilot.domain.tickets import TicketTooLong
-from copilot.pipeline import correct_labels, intake, suggest_for
+from copilot.pipeline import correct_labels, intake, reveal_text, suggest_for
 from copilot.services import Services
 from copilot.store.tickets import QueueFilter
 
@@ -252,8 +252,7 @@ def _ticket_page(
 def reveal(request: Request, ticket_id: str, svc: Svc, caller: Worker) -> HTMLResponse:
     """The ticket's full text, the reveal written to the audit log (as POST /v1/tickets/{id}/reveal does).
     htmx swaps the text in place; without JavaScript the whole page comes back revealed."""
-    record = svc.tickets.get(ticket_id)
-    svc.audit.record(AuditEntry.of(caller.actor, AuditAction.TICKET_TEXT_REVEALED, ticket_id, utcnow()))
+    record = reveal_text(ticket_id, services=svc, by=caller.actor)
     if request.headers.get("HX-Request"):
         return render(request, "_revealed.html", caller, record=record)
     return _ticket_page(request, svc, caller, ticket_id, revealed=True)

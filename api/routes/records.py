@@ -13,9 +13,8 @@ from api.schemas import AUTH_ERRORS, ErrorBody, RevealedText, TicketOut
 from api.security import Caller, allow
 from copilot.domain import Draft
 from copilot.domain.accounts import Role
-from copilot.domain.drafts import utcnow
-from copilot.domain.records import AuditAction, AuditEntry, LabelChange, LabelCorrection, TicketStatus
-from copilot.pipeline import correct_labels, suggest_for
+from copilot.domain.records import LabelChange, LabelCorrection, TicketStatus
+from copilot.pipeline import correct_labels, reveal_text, suggest_for
 from copilot.services import Services
 from copilot.store.corrected import corrected_examples
 from copilot.store.tickets import QueueFilter
@@ -55,8 +54,7 @@ def get_ticket(ticket_id: str, svc: Svc) -> TicketOut:
 )
 def reveal(ticket_id: str, svc: Svc, caller: Worker) -> RevealedText:
     """The ticket's text unmasked; the reveal is written to the audit log."""
-    record = svc.tickets.get(ticket_id)
-    svc.audit.record(AuditEntry.of(caller.actor, AuditAction.TICKET_TEXT_REVEALED, ticket_id, utcnow()))
+    record = reveal_text(ticket_id, services=svc, by=caller.actor)
     return RevealedText(ticket_id=record.id, text=record.text)
 
 

@@ -59,6 +59,15 @@ def replace_spans(text: str, spans: list[Span], replacement: str) -> str:
     return "".join([*out, text[at:]])
 
 
+REDACTED = "[redacted]"
+
+
+def redact(text: str, *, taxonomy: Taxonomy) -> str:
+    """The text with every personal span replaced: what leaves the machine (to an external model) or the records
+    (as training data) carries no contact detail or secret."""
+    return replace_spans(text, personal_spans(text, taxonomy), REDACTED)
+
+
 HIDDEN = "[{kind} hidden]"
 ALL_HIDDEN = "[personal data hidden: reveal to read this ticket]"
 

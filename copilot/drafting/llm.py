@@ -20,12 +20,12 @@ from langchain_core.output_parsers import PydanticOutputParser
 from pydantic import BaseModel, Field, ValidationError
 
 from copilot.domain import Citation, Draft, DraftAction, Ticket, Triage
+from copilot.domain.personal_data import redact
 from copilot.domain.sop_format import Section
 from copilot.domain.taxonomy import Taxonomy
 from copilot.drafting.composer import TemplateWriter
 from copilot.drafting.grounding import Grounding, numbered_steps
 from copilot.drafting.plan import Plan
-from copilot.drafting.redaction import redact
 
 M = TypeVar("M", bound=BaseModel)
 logger = logging.getLogger(__name__)

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict
 
-from copilot.domain.personal_data import personal_spans, replace_spans
+from copilot.domain.personal_data import redact
 from copilot.domain.taxonomy import Taxonomy
 from copilot.store.tickets import TicketStore
-
-REDACTED = "[redacted]"
 
 
 class CorrectedExample(BaseModel):
@@ -36,7 +34,7 @@ def corrected_examples(store: TicketStore, taxonomy: Taxonomy) -> Iterator[Corre
     latest = {record.id: (record, correction) for record, correction in store.corrections()}
     for record, correction in latest.values():
         yield CorrectedExample(
-            text=replace_spans(record.text, personal_spans(record.text, taxonomy), REDACTED),
+            text=redact(record.text, taxonomy=taxonomy),
             intent=correction.new.intent,
             risk_flags=correction.new.risk_flags,
             priority=correction.new.priority,

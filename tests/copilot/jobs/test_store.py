@@ -4,32 +4,21 @@ results show when chunks finish, finish twice, fail, or are delivered again afte
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from copilot.domain import Ticket
 from copilot.store.jobs import JobNotDone, JobNotFound, JobState, JobStore, SkippedRow
-from tests.databases import POSTGRES_URL, drop_records, postgres_reason
 from tests.factories import labels
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'copilot.db'}"
-    else:
-        reason = postgres_reason()
-        if reason:
-            pytest.skip(reason)
-        url = POSTGRES_URL
-    engine = sa.create_engine(url)
+@pytest.fixture
+def store(database_url: str) -> Iterator[JobStore]:
+    engine = sa.create_engine(database_url)
     yield JobStore(engine)
-    if request.param == "postgresql":
-        drop_records(engine)
     engine.dispose()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,25 +14,15 @@ from copilot.domain.approval import AlreadyDecided
 from copilot.domain.drafts import Problem, ProblemKind
 from copilot.store.drafts import DraftNotFound, DraftStore
 from copilot.store.tables import drafts
-from tests.databases import POSTGRES_URL, drop_records, postgres_reason
 from tests.factories import a_draft
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DraftStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'copilot.db'}"
-    else:
-        reason = postgres_reason()
-        if reason:
-            pytest.skip(reason)
-        url = POSTGRES_URL
-    draft_store = DraftStore(url)
+@pytest.fixture
+def store(database_url: str) -> Iterator[DraftStore]:
+    draft_store = DraftStore(database_url)
     yield draft_store
-    if request.param == "postgresql":
-        drop_records(draft_store.engine)
     draft_store.close()
 
 

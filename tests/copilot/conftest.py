@@ -1,5 +1,6 @@
-"""A records database for each backend: a SQLite file, and a schema of its own on the PostgreSQL server when it
-is reachable (other tests share that server's database, so nothing here touches its other schemas)."""
+"""A records database for each backend, for the stores' contract tests: a SQLite file, and a schema of its own on
+the PostgreSQL server when it is reachable (other tests share that server's database, so nothing here touches
+its other schemas)."""
 
 from __future__ import annotations
 

@@ -63,6 +63,7 @@ async def identify(request: Request) -> Caller:
         caller = Caller(session.user.actor(address=address, request_id=request_id), session)
     else:
         raise NotSignedIn(f"sign in to the console, or send an API key in the {KEY_HEADER} header")
+    request.app.state.principal_limits.take(caller.actor.name)  # RateLimited: 429 with Retry-After
     request.state.caller = caller
     return caller
 

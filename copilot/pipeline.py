@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from copilot.domain import Draft, Passage, Routing, Ticket, Triage
+from copilot.domain import Draft, Passage, Routing, SopDocument, Ticket, Triage
 from copilot.domain.accounts import Actor
 from copilot.domain.drafts import utcnow
+from copilot.domain.personal_data import secrets_warning
 from copilot.domain.placeholders import figures_used
 from copilot.domain.records import AuditAction, AuditEntry, LabelChange, LabelCorrection, TicketRecord, sla_due
 from copilot.domain.taxonomy import UnknownLabel
@@ -25,6 +26,8 @@ from copilot.triage import triage_many
 from copilot.triage.rules import level_of
 from knowledge_base.index import IngestReport
 from knowledge_base.library import load_library
+from knowledge_base.loader import SopError
+from knowledge_base.snapshot import LibrarySnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -131,51 +134,76 @@ def suggest_for(record: TicketRecord, *, services: Services, by: Actor, times: S
 
 def draft_reply(ticket: Ticket, labels: Triage, *, services: Services, times: StageTimes, by: Actor | None) -> Draft:
     """Retrieve, plan, write and verify a draft for a labelled ticket, and store it as pending."""
-    with times.stage("retrieval"):
-        passages = retrieve_for(ticket, labels, services=services, k=services.settings.top_k)
-    with times.stage("writing"):
-        plan = plan_draft(
-            labels,
-            passages,
-            library=services.library,
-            min_retrieval_score=services.settings.min_retrieval_score,
-            out_of_scope=services.taxonomy.out_of_scope.label,
-        )
-        sources = _sources(plan.sop.id, passages, services)
-        grounding = Grounding(sop=plan.sop, sources=sources, library=services.library)
-        draft = services.writer.write(ticket, labels, plan, grounding)
-    with times.stage("verification"):
-        problems = verify(draft, ticket=ticket, grounding=grounding, taxonomy=services.taxonomy)
-        draft = draft.model_copy(update={"problems": problems})
+    draft = compose_draft(ticket, labels, services=services, snapshot=services.snapshot(), times=times)
     with times.stage("storing"):
         return services.store.save(draft, by=by)
 
 
-def retrieve_for(ticket: Ticket, labels: Triage, *, services: Services, k: int) -> list[Passage]:
+def compose_draft(
+    ticket: Ticket, labels: Triage, *, services: Services, snapshot: LibrarySnapshot, times: StageTimes | None = None
+) -> Draft:
+    """Retrieve, plan, write and verify a draft from one library snapshot, without storing it. Every stage reads
+    that snapshot, so the draft's text, citations and recorded versions are of one library version (the current
+    one, or a candidate the impact preview replays)."""
+    times = StageTimes() if times is None else times
+    with times.stage("retrieval"):
+        passages = retrieve_for(ticket, labels, services=services, k=services.settings.top_k, snapshot=snapshot)
+    with times.stage("writing"):
+        plan = plan_draft(
+            labels,
+            passages,
+            library=snapshot.library,
+            min_retrieval_score=services.settings.min_retrieval_score,
+            out_of_scope=services.taxonomy.out_of_scope.label,
+        )
+        grounding = Grounding(
+            sop=plan.sop, sources=sources_for(plan.sop.id, passages, snapshot), library=snapshot.library
+        )
+        draft = services.writer.write(ticket, labels, plan, grounding)
+        warning = secrets_warning(labels.risk_flags, services.taxonomy)
+        if warning:
+            draft = draft.model_copy(update={"warnings": [*draft.warnings, warning]})
+    with times.stage("verification"):
+        problems = verify(draft, ticket=ticket, grounding=grounding, taxonomy=services.taxonomy)
+        return draft.model_copy(update={"problems": problems})
+
+
+def retrieve_for(
+    ticket: Ticket,
+    labels: Triage,
+    *,
+    services: Services,
+    k: int,
+    snapshot: LibrarySnapshot | None = None,
+    query_vector: list[float] | None = None,
+) -> list[Passage]:
     """Passages for a triaged ticket, in its language or the taxonomy's fallback language: the escalation SOP
     of each raised risk flag first, then ranked by meaning, words and the intents triage ranks first (unless
     out of scope).
     A LOB that triage is sure enough of to apply on its own (routing AUTO) filters: only its documents
     and cross-LOB ones; a less certain one only ranks, so that a triage error is not a retrieval miss."""
+    snapshot = snapshot or services.snapshot()
     in_scope = labels.intent in services.taxonomy.intents
-    handlers = [services.library.escalation_sop_for(flag) for flag in labels.risk_flags]
+    handlers = [snapshot.library.escalation_sop_for(flag) for flag in labels.risk_flags]
     return retrieve(
         ticket.text,
-        index=services.index,
+        index=snapshot,
         k=k,
         lob=labels.lob if in_scope and labels.routing is Routing.AUTO else None,
         language=labels.language,
         fallback_language=services.taxonomy.fallback_language,
         intents=[labels.intent, *(intent for intent, _ in labels.alternatives)] if in_scope else [],
         pinned=list(dict.fromkeys(h.id for h in handlers if h is not None)),
+        query_vector=query_vector,
     )
 
 
-def _sources(sop_id: str, passages: list[Passage], services: Services) -> list[Passage]:
+def sources_for(sop_id: str, passages: list[Passage], snapshot: LibrarySnapshot) -> list[Passage]:
     """The retrieved passages plus the whole chosen SOP and the Figures of the policies its templates use."""
-    sop = services.library.documents[sop_id]
-    policies = {services.library.figures[k].doc_id for t in sop.templates for k in figures_used(t.body)}
-    fetched = [p for doc_id in [sop_id, *sorted(policies)] for p in services.index.passages_of(doc_id)]
+    library = snapshot.library
+    sop = library.documents[sop_id]
+    policies = {library.figures[k].doc_id for t in sop.templates for k in figures_used(t.body)}
+    fetched = [p for doc_id in [sop_id, *sorted(policies)] for p in snapshot.passages_of(doc_id)]
     by_id = {p.chunk_id: p for p in [*fetched, *passages]}
     return list(by_id.values())
 
@@ -191,21 +219,24 @@ def search_knowledge_base(query: str, *, services: Services, k: int, lob: str | 
     raises UnknownLabel for a LOB the taxonomy does not hold."""
     if lob is not None and lob not in services.taxonomy.lobs:
         raise UnknownLabel(f"unknown LOB {lob!r}; valid: {', '.join(services.taxonomy.lobs)}")
-    return retrieve(query, index=services.index, k=k, lob=lob)
+    return retrieve(query, index=services.snapshot(), k=k, lob=lob)
 
 
 def ingest(
     services: Services, *, by: Actor | None = None, progress: Callable[[str, int], None] | None = None
 ) -> IngestReport:
-    """Reload the SOP folder and make the index match it, keeping each newly published version's text. A bad
-    file stops the ingest before any write."""
+    """Reload the SOP folder and make the index match it, keeping each newly published version's text; then this
+    process serves the new version (other processes pick it up before their next draft). A bad file, or a
+    document changed without a new version number, stops the ingest before any write."""
     by = by or Actor.system("ingest")
-    services.library = load_library(services.settings.sop_dir, services.taxonomy)
-    active = services.library.active()
+    library = load_library(services.settings.sop_dir, services.taxonomy)
+    active = library.active()
+    texts = {doc.id: Path(doc.source_path).read_bytes().decode("utf-8") for doc in active}
+    _refuse_unbumped(active, services.sop_versions.contents_by_version())
     report = services.index.sync(active, max_tokens=services.settings.chunk_tokens, progress=progress)
-    published = services.sop_versions.record(
-        [(doc, Path(doc.source_path).read_text(encoding="utf-8")) for doc in active], by=by
-    )
+    report.warnings = list(library.conflicts)  # errors stopped load_library above
+    published = services.sop_versions.record([(doc, texts[doc.id]) for doc in active], by=by)
+    services.snapshots.refresh()
     services.audit.record(
         AuditEntry.of(
             by,
@@ -219,3 +250,14 @@ def ingest(
     )
     logger.info("SOP ingest: %s", report.summary())  # counts only
     return report
+
+
+def _refuse_unbumped(documents: list[SopDocument], published: dict[tuple[str, str], set[str]]) -> None:
+    """A citation names a document and a version: a version number published before must keep its content."""
+    for doc in documents:
+        kept = published.get((doc.id, doc.version), set())
+        if kept and doc.content_hash not in kept:
+            raise SopError(
+                f"{Path(doc.source_path).name}: version: {doc.version} was published with other content; "
+                "raise the version for this edit"
+            )

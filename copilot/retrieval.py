@@ -15,36 +15,66 @@ meaning whichever ranking found the passage.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
+
+from langchain_core.embeddings import Embeddings
 
 from copilot.domain import Passage
 from copilot.domain.sop_format import ALL_LOBS
-from knowledge_base.index import SopIndex
 
 RRF_K = 60  # the constant of reciprocal-rank fusion: 1 / (RRF_K + rank)
 DENSE_WEIGHT, KEYWORD_WEIGHT, TRIAGE_WEIGHT = 1.0, 1.0, 1.5
 _CANDIDATES_PER_RESULT = 8
 
 
+class Passages(Protocol):
+    """What retrieval reads: a library snapshot held in memory (knowledge_base/snapshot.py), or the index itself
+    (knowledge_base/index.py), which answer alike."""
+
+    @property
+    def embeddings(self) -> Embeddings: ...
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int,
+        lobs: list[str] | None = None,
+        locales: list[str] | None = None,
+        doc_ids: list[str] | None = None,
+        query_vector: list[float] | None = None,
+    ) -> list[Passage]: ...
+
+    def keyword_search(
+        self, query: str, *, k: int, lobs: list[str] | None = None, locales: list[str] | None = None
+    ) -> list[Passage]: ...
+
+    def similarities(self, chunk_ids: list[str], query_vector: list[float]) -> dict[str, float]: ...
+
+
 def retrieve(
     query: str,
     *,
-    index: SopIndex,
+    index: Passages,
     k: int,
     lob: str | None = None,
     language: str | None = None,
     fallback_language: str | None = None,
     intents: Sequence[str] = (),
     pinned: Sequence[str] = (),
+    query_vector: list[float] | None = None,
 ) -> list[Passage]:
     """The best passage of each of the k best documents, best first.
 
     lob: only that LOB's documents and cross-LOB ones. language: only passages in that locale or in
     `fallback_language` (the taxonomy's; SOP sections other than templates are written in it).
-    intents: triaged intents, best first. Raises ValueError for k < 1.
+    intents: triaged intents, best first. query_vector: the query's vector when the caller has it (from a batch,
+    whose padding moves vectors in the sixth decimal: for selecting tickets, not for drafting them).
+    Raises ValueError for k < 1.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    vector = index.embeddings.embed_query(query)
+    vector = query_vector if query_vector is not None else index.embeddings.embed_query(query)
     lobs = [lob, ALL_LOBS] if lob else None
     locales = sorted({language, fallback_language or language}) if language else None
     wanted = k * _CANDIDATES_PER_RESULT
@@ -82,7 +112,7 @@ def _best_per_document(ranked: list[str], passages: dict[str, Passage], k: int) 
     return best
 
 
-def _with_similarity(passages: list[Passage], index: SopIndex, vector: list[float], scored: set[str]) -> list[Passage]:
+def _with_similarity(passages: list[Passage], index: Passages, vector: list[float], scored: set[str]) -> list[Passage]:
     """Passages found only by keyword carry a BM25 score: replace it with their similarity."""
     similarity = index.similarities([p.chunk_id for p in passages if p.chunk_id not in scored], vector)
     return [p.model_copy(update={"score": similarity[p.chunk_id]}) if p.chunk_id in similarity else p for p in passages]

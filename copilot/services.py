@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine, make_url
 
 from copilot.domain.accounts import Actor, Role
+from copilot.domain.sop import SopDocument
 from copilot.domain.taxonomy import Taxonomy, load_taxonomy
 from copilot.drafting.composer import TemplateWriter
 from copilot.drafting.writer import ReplyWriter
@@ -25,6 +26,7 @@ from copilot.store.accounts import AccountExists, AccountStore, SignInLimits
 from copilot.store.audit import AuditLog
 from copilot.store.database import open_engine, upgrade
 from copilot.store.drafts import DraftStore
+from copilot.store.sop_revisions import SopRevisionStore
 from copilot.store.sop_versions import SopVersionStore
 from copilot.store.tables import metadata
 from copilot.store.tickets import TicketStore
@@ -42,7 +44,9 @@ from copilot.triage.training import (
 )
 from knowledge_base.embeddings import CachedEmbeddings, LocalMiniLMEmbeddings
 from knowledge_base.index import SopIndex, chroma_client
-from knowledge_base.library import SopLibrary, load_library
+from knowledge_base.library import SopLibrary
+from knowledge_base.loader import content_hash, parse_document
+from knowledge_base.snapshot import LibraryHolder, LibrarySnapshot, ResolveDocument, VersionUnavailable
 
 HELDOUT_TICKETS = Path("tickets") / "dev.jsonl"  # under datasets_dir: measures the default model
 FIRST_ADMIN = "admin"  # the account made on a database with no user, so someone can sign in at all
@@ -86,6 +90,7 @@ class Records:
     accounts: AccountStore
     audit: AuditLog
     sop_versions: SopVersionStore
+    sop_revisions: SopRevisionStore
     schema: SchemaChange
 
     def close(self) -> None:
@@ -101,8 +106,8 @@ def open_records(settings: Settings, *, taxonomy: Taxonomy | None = None) -> Rec
     before, after = upgrade(engine, sla_hours={p: spec.sla_hours for p, spec in taxonomy.priorities.items()})
     return Records(
         taxonomy=taxonomy,
-        store=DraftStore(engine),
-        tickets=TicketStore(engine),
+        store=DraftStore(engine, taxonomy=taxonomy),
+        tickets=TicketStore(engine, taxonomy=taxonomy),
         accounts=AccountStore(
             engine,
             limits=SignInLimits(
@@ -112,6 +117,7 @@ def open_records(settings: Settings, *, taxonomy: Taxonomy | None = None) -> Rec
         ),
         audit=AuditLog(engine),
         sop_versions=SopVersionStore(engine),
+        sop_revisions=SopRevisionStore(engine),
         schema=SchemaChange(
             database=make_url(url).render_as_string(hide_password=True),
             before=before,
@@ -158,7 +164,7 @@ class Services:
 
     settings: Settings
     taxonomy: Taxonomy
-    library: SopLibrary
+    snapshots: LibraryHolder
     embeddings: Embeddings
     embedder_version: str
     index: SopIndex
@@ -167,10 +173,21 @@ class Services:
     accounts: AccountStore
     audit: AuditLog
     sop_versions: SopVersionStore
+    sop_revisions: SopRevisionStore
     writer: ReplyWriter
     thresholds: Thresholds
     records: Records
     classifier: IntentClassifier | None = None
+
+    def snapshot(self) -> LibrarySnapshot:
+        """The library version the index holds now, whole: take it once per request and read only it, so that
+        retrieval, the draft and its recorded versions agree even if a new version is published meanwhile."""
+        return self.snapshots.current()
+
+    @property
+    def library(self) -> SopLibrary:
+        """The published library's documents (the current snapshot's)."""
+        return self.snapshot().library
 
     def require_index(self) -> SopIndex:
         """The index, refusing an empty one: answers from no SOPs would look like answers."""
@@ -211,22 +228,45 @@ def build_services(settings: Settings, *, embeddings: Embeddings | None = None) 
             taxonomy=taxonomy,
         )
     records = open_records(settings, taxonomy=taxonomy)
+    index = SopIndex(client=client, collection=settings.chroma_collection, embeddings=embeddings)
+    resolve = published_document(settings.sop_dir, records.sop_versions, taxonomy)
     return Services(
         settings=settings,
         taxonomy=taxonomy,
-        library=load_library(settings.sop_dir, taxonomy),
+        snapshots=LibraryHolder(read=lambda: index.snapshot(resolve), stamp=index.stamp),
         embeddings=embeddings,
         embedder_version=embedder_version,
-        index=SopIndex(client=client, collection=settings.chroma_collection, embeddings=embeddings),
+        index=index,
         store=records.store,
         tickets=records.tickets,
         accounts=records.accounts,
         audit=records.audit,
         sop_versions=records.sop_versions,
+        sop_revisions=records.sop_revisions,
         writer=writer,
         thresholds=Thresholds(auto=settings.auto_apply_threshold, suggest=settings.suggest_threshold),
         records=records,
     )
+
+
+def published_document(sop_dir: Path, kept: SopVersionStore, taxonomy: Taxonomy) -> ResolveDocument:
+    """How a snapshot finds the text of a document version the index holds: the SOP folder's file while it is
+    unchanged since the ingest, else the version kept when it was published."""
+
+    def resolve(doc_id: str, digest: str) -> SopDocument:
+        path = sop_dir / f"{doc_id}.md"
+        try:
+            text: str | None = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        if text is None or content_hash(text) != digest:
+            version = kept.with_hash(doc_id, digest)
+            if version is None:
+                raise VersionUnavailable(f"{doc_id}: the version in the index is neither in {sop_dir} nor kept")
+            text, path = version.text, Path(version.source_path)
+        return parse_document(text, path=path, taxonomy=taxonomy)
+
+    return resolve
 
 
 def warm_vectors_path(settings: Settings, embedder_version: str) -> Path:

@@ -53,7 +53,66 @@ class Settings(BaseSettings):
     min_retrieval_score: float = Field(0.30, ge=0, le=1, description="Weaker best passage: no confident draft.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per ticket.")
     chunk_tokens: int = Field(350, ge=50, le=2000, description="Largest chunk, in cl100k tokens.")
+    impact_recent_drafts: int = Field(
+        200, ge=0, le=5000, description="Recent decided drafts citing an SOP that its impact preview replays."
+    )
     max_ticket_chars: int = Field(20_000, ge=100, description="Longer tickets are refused with a 4xx.")
+    text_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Days a ticket's text is kept: `copilot purge` empties older ones (labels, decisions and audit "
+        "entries stay). Unset: texts are kept until you set it; your data-protection policy sets the number.",
+        examples=["90"],
+    )
+    max_batch_tickets: int = Field(
+        1000, ge=1, description="Tickets in one POST /v1/triage/batch; more are refused with 413 naming the limit."
+    )
+    max_batch_chars: int = Field(
+        200_000,
+        ge=100,
+        description="Characters of ticket text in one POST /v1/triage/batch, all tickets together; more are refused "
+        "with 413 naming the limit. With max_batch_tickets it bounds the CPU time of one request.",
+    )
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body in bytes (a backlog upload has its own limit); a larger one is refused "
+        "with 413 before it is read.",
+    )
+    max_upload_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024,
+        description="Largest backlog file in bytes for POST /v1/triage/jobs; a larger one is refused with 413 "
+        "before it is read.",
+    )
+    rate_limit_per_principal: int = Field(
+        1200,
+        ge=1,
+        description="Requests a minute one API key or signed-in person may make, in bursts of as many; more are "
+        "answered 429 with Retry-After. Counted in each worker process.",
+    )
+    rate_limit_per_address: int = Field(
+        2400,
+        ge=1,
+        description="Requests a minute from one client address, signed in or not (health probes and static "
+        "files aside); more are answered 429 with Retry-After. Counted in each worker process.",
+    )
+    suggestion_min_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a template's edited drafts that add (or delete) the same sentence before that "
+        "sentence is proposed as an edit to the template.",
+    )
+    suggestion_min_edits: int = Field(
+        3, ge=1, description="Edited drafts a template needs before any edit to it is proposed from them."
+    )
+    gap_cluster_distance: float = Field(
+        0.65,
+        gt=0,
+        le=2,
+        description="Cosine distance below which the gap report joins tickets (average linkage) into one topic.",
+    )
 
     broker_url: str | None = Field(
         None,

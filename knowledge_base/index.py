@@ -7,8 +7,7 @@ are (no re-embedding), changed ones have their chunks replaced, removed ones dis
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +19,19 @@ from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from copilot.domain import Passage, SopDocument
-from knowledge_base.chunking import Chunk, chunk_document, split_joined
+from knowledge_base.chunking import Chunk, chunk_document
+from knowledge_base.conflicts import Conflict
 from knowledge_base.keyword import KeywordIndex
+from knowledge_base.snapshot import (
+    INCOMPLETE,
+    IndexChanging,
+    LibrarySnapshot,
+    ResolveDocument,
+    as_matrix,
+    library_fingerprint,
+    passage_of,
+    snapshot_of,
+)
 
 Progress = Callable[[str, int], None]  # (document id, chunks written)
 _STAMP = "library_fingerprint"  # collection metadata: changes whenever a sync changes the collection
@@ -34,6 +44,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     chunks_written: int = 0
+    warnings: list[Conflict] = field(default_factory=list)  # the library's conflicts that do not stop an ingest
 
     def summary(self) -> str:
         return (
@@ -98,27 +109,46 @@ class SopIndex:
             report.chunks_written += len(chunks)
             if progress:
                 progress(doc_id, len(chunks))
-        if report.added or report.updated or report.removed or self._stamp() is None:
-            stamp = hashlib.sha256(" ".join(sorted(f"{d.id}:{d.content_hash}" for d in wanted.values())).encode())
-            self.store._collection.modify(metadata={_STAMP: stamp.hexdigest()})
+        if report.added or report.updated or report.removed or self.stamp() is None:
+            stamp = library_fingerprint((d.id, d.content_hash) for d in wanted.values())
+            self.store._collection.modify(metadata={_STAMP: stamp})
         return report
 
-    def _stamp(self) -> str | None:
+    def stamp(self) -> str | None:
         """The fingerprint of the library the collection holds, as the last sync (in any process) wrote it."""
         current = self.store._client.get_collection(self.store._collection.name)
         value = (current.metadata or {}).get(_STAMP)
         return str(value) if value is not None else None
 
     def _replace(self, old_ids: list[str], chunks: list[Chunk]) -> None:
-        # Embed first: if the embedder fails, the old chunks are still there, untouched.
+        # Embed first: if the embedder fails, the old chunks are still there, untouched. Then write the new
+        # chunks before removing the old ones no longer used, so a reader never finds the document missing.
         vectors = self.embeddings.embed_documents([c.text for c in chunks])
-        if old_ids:
-            self.store.delete(ids=old_ids)
         self.store._collection.upsert(
             ids=[c.chunk_id for c in chunks],
             embeddings=np.asarray(vectors, dtype=np.float32),
             documents=[c.text for c in chunks],
             metadatas=[c.metadata for c in chunks],
+        )
+        stale = sorted(set(old_ids) - {c.chunk_id for c in chunks})
+        if stale:
+            self.store.delete(ids=stale)
+
+    def snapshot(self, resolve: ResolveDocument) -> LibrarySnapshot:
+        """The library version the index holds, read whole into memory (see knowledge_base/snapshot.py).
+        Raises IndexChanging when a sync in another process was under way."""
+        stamp = self.stamp()
+        got = self.store._collection.get(include=["documents", "metadatas", "embeddings"])
+        if self.stamp() != stamp:
+            raise IndexChanging(INCOMPLETE)
+        return snapshot_of(
+            stamp=stamp,
+            ids=list(got["ids"]),
+            texts=[str(t) for t in got["documents"] or []],
+            metadata=list(got["metadatas"] or []),
+            vectors=as_matrix(got["embeddings"], rows=len(got["ids"])),
+            embeddings=self.embeddings,
+            resolve=resolve,
         )
 
     def _stored_hashes(self) -> dict[str, tuple[str, list[str]]]:
@@ -148,7 +178,7 @@ class SopIndex:
         vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
         where = _where(lobs=lobs, locales=locales, doc_ids=doc_ids)
         hits = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
-        return [_passage(doc.id or "", doc.page_content, doc.metadata, 1.0 - distance) for doc, distance in hits]
+        return [passage_of(doc.id or "", doc.page_content, doc.metadata, 1.0 - distance) for doc, distance in hits]
 
     def keyword_search(
         self,
@@ -167,7 +197,7 @@ class SopIndex:
         allowed = self.store.get(where=_where(lobs=lobs, locales=locales), include=[])["ids"]
         keywords = self._keyword_index()
         ranked = keywords.rank(query, among=set(allowed), k=k)
-        return [_passage(cid, keywords.passages[cid], keywords.metadata[cid], score) for cid, score in ranked]
+        return [passage_of(cid, keywords.passages[cid], keywords.metadata[cid], score) for cid, score in ranked]
 
     def similarities(self, chunk_ids: list[str], query_vector: list[float]) -> dict[str, float]:
         """Cosine similarity of the query with each of these passages (the embedder's vectors are unit length)."""
@@ -180,7 +210,7 @@ class SopIndex:
     def _keyword_index(self) -> KeywordIndex:
         """The BM25 index of the whole collection, rebuilt when a sync (in this process or another, say a
         CLI ingest next to a running server) changed what the collection holds."""
-        stamp = self._stamp()
+        stamp = self.stamp()
         if self._keywords is None or self._keywords.stamp != stamp:
             got = self.store.get(include=["documents", "metadatas"])
             self._keywords = KeywordIndex(
@@ -191,7 +221,7 @@ class SopIndex:
     def passages_of(self, doc_id: str) -> list[Passage]:
         """Every passage of one document, in chunk order."""
         got = self.store.get(where={"doc_id": doc_id}, include=["metadatas", "documents"])
-        passages = [_passage(i, t, m, 1.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        passages = [passage_of(i, t, m, 1.0) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(passages, key=lambda p: p.chunk_id)
 
 
@@ -209,18 +239,3 @@ def _where(
         if values:
             clauses.append({key: {"$in": values}})
     return {"$and": clauses}  # LangChain types `filter` as dict[str, str]; Chroma takes operators
-
-
-def _passage(chunk_id: str, text: str, meta: Mapping[str, Any], score: float) -> Passage:
-    return Passage(
-        chunk_id=chunk_id,
-        doc_id=str(meta["doc_id"]),
-        doc_version=str(meta["doc_version"]),
-        doc_type=str(meta["doc_type"]),
-        title=str(meta["title"]),
-        section=str(meta["section"]),
-        lob=str(meta["lob"]),
-        intents=split_joined(str(meta.get("intents", ""))),
-        text=text,
-        score=round(float(score), 4),
-    )

@@ -32,6 +32,12 @@ def load_document(path: Path, taxonomy: Taxonomy) -> SopDocument:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SopError(f"{path.name}: not UTF-8 text") from exc
+    return parse_document(text, path=path, taxonomy=taxonomy)
+
+
+def parse_document(text: str, *, path: Path, taxonomy: Taxonomy) -> SopDocument:
+    """Parse and validate a document's Markdown as the file at `path` would hold it (a file's text, or a version
+    kept after the file changed); its content hash is the hash of the UTF-8 text. Raises SopError naming the file."""
     header, body = _split_front_matter(path, text)
     sections = _sections(body)
     fields = {
@@ -39,7 +45,7 @@ def load_document(path: Path, taxonomy: Taxonomy) -> SopDocument:
         "sections": sections,
         "templates": _templates(path, sections),
         "figures": _figures(sections),
-        "content_hash": hashlib.sha256(raw).hexdigest(),
+        "content_hash": content_hash(text),
         "source_path": str(path),
         "base_language": taxonomy.fallback_language,
     }
@@ -52,6 +58,11 @@ def load_document(path: Path, taxonomy: Taxonomy) -> SopDocument:
     _check_against_taxonomy(path, doc, taxonomy)
     _check_structure(path, doc)
     return doc
+
+
+def content_hash(text: str) -> str:
+    """What a document version is known by: the SHA-256 of its UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def read_markdown(text: str, *, name: str) -> tuple[dict[str, object], list[SopSection], list[ReplyTemplate]]:

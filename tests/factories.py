@@ -3,7 +3,10 @@ objects tests start from. Test modules import from here (and `tests.fakes`), nev
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
 
 from copilot.domain import Draft, DraftAction, DraftStatus, Routing, Ticket, Triage
 from copilot.domain.accounts import Actor, Role
@@ -12,7 +15,8 @@ from copilot.drafting.composer import TemplateWriter
 from copilot.drafting.grounding import Grounding
 from copilot.drafting.llm import ChatModelWriter
 from copilot.drafting.plan import Plan
-from copilot.services import Services
+from copilot.pipeline import ingest
+from copilot.services import Services, build_services, load_triage_model
 from copilot.settings import PROJECT_ROOT, Settings
 from tests.fakes import FakeChatModel
 
@@ -35,6 +39,9 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "sop_dir": SOP_DIR,
         "datasets_dir": DATASETS_DIR,
         "training_dir": TRAINING_DIR,
+        # A test session calls one app thousands of times from one address: tests of the limits set their own.
+        "rate_limit_per_principal": 1_000_000,
+        "rate_limit_per_address": 1_000_000,
     }
     return Settings(_env_file=None, **(fields | overrides))  # type: ignore[call-arg]
 
@@ -72,10 +79,11 @@ def a_draft(status: DraftStatus = DraftStatus.PENDING) -> Draft:
 
 def grounding_for(services: Services, sop_id: str) -> Grounding:
     """What a draft following this SOP may rest on: its passages and those of every policy stating figures."""
-    sop = services.library.documents[sop_id]
-    policies = sorted({f.doc_id for f in services.library.figures.values()})
-    sources = [p for d in [sop_id, *policies] for p in services.index.passages_of(d)]
-    return Grounding(sop=sop, sources=sources, library=services.library)
+    snapshot = services.snapshot()
+    sop = snapshot.library.documents[sop_id]
+    policies = sorted({f.doc_id for f in snapshot.library.figures.values()})
+    sources = [p for d in [sop_id, *policies] for p in snapshot.passages_of(d)]
+    return Grounding(sop=sop, sources=sources, library=snapshot.library)
 
 
 def writer_with(services: Services, *replies: object) -> tuple[ChatModelWriter, FakeChatModel]:
@@ -99,3 +107,34 @@ def write(services: Services, writer: ChatModelWriter) -> Draft:
 def api_key(services: Services, role: Role = Role.ADMIN) -> str:
     """A new API key of a role in the services' database, made as an operator would with `copilot keys create`."""
     return services.accounts.create_key(f"tests-{role}", role, by=Actor.operator("tests"))[1]
+
+
+# A few documents that refer to each other (a policy and three SOPs citing its figures and naming each other):
+# enough for the SOP workbench's steps, and quick to embed.
+WORKBENCH_LIBRARY = ("taxonomy.yaml", "POL-REWARDS.md", "SOP-CR-03.md", "SOP-CR-04.md", "SOP-CR-05.md")
+
+
+def workbench_services(root: Path, embeddings: Embeddings) -> Services:
+    """Services of their own over a copy of WORKBENCH_LIBRARY in root/sop, ingested, with their data in root/data:
+    a test may publish, roll back and retire there without touching the shared `ready` services."""
+    folder = root / "sop"
+    folder.mkdir(parents=True)
+    for name in WORKBENCH_LIBRARY:
+        shutil.copy(SOP_DIR / name, folder / name)
+    services = build_services(make_settings(root / "data", sop_dir=folder), embeddings=embeddings)
+    ingest(services, by=Actor.operator("tests"))
+    return services
+
+
+def library_copy(ready: Services, root: Path, embeddings: Embeddings) -> Services:
+    """Services over a copy of the whole SOP folder, the session's index and its triage model (nothing embedded or
+    trained again): a test may edit, ingest and draft there without touching the shared `ready` services."""
+    sop_dir = root / "sop"
+    shutil.copytree(ready.settings.sop_dir, sop_dir)
+    data = root / "data"
+    shutil.copytree(ready.settings.resolved_chroma_path, data / "chroma")
+    shutil.copytree(ready.settings.models_dir, data / "models")
+    services = build_services(make_settings(data, sop_dir=sop_dir), embeddings=embeddings)
+    ingest(services)
+    load_triage_model(services, train_if_missing=False)
+    return services

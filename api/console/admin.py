@@ -1,4 +1,5 @@
-"""The console's pages for admins, SOP writers and QA: accounts and API keys, the SOP library, the audit log.
+"""The console's pages for admins and QA: accounts and API keys, and the audit log (the SOP library's pages are in
+api/console/sop_workbench.py).
 
 Every write goes through the stores or the pipeline as the signed-in caller, so the audit log names who did
 it. A form's error is shown on its own page with the status the API gives the same error, and nothing is
@@ -10,7 +11,6 @@ in a URL, a browser history or a proxy's log.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,16 +23,12 @@ from api.errors import status_of
 from api.security import Caller, allow
 from copilot.domain.accounts import ActorKind, Role
 from copilot.domain.records import AuditAction, AuditEntry
-from copilot.domain.sop import SopDocument
-from copilot.pipeline import ingest
 from copilot.services import Services
 from copilot.store.accounts import MIN_PASSWORD_CHARS, AccountError
-from knowledge_base.loader import SopError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Svc = Annotated[Services, Depends(services)]
 Admin = Annotated[Caller, Depends(allow(Role.ADMIN))]
-SopWriter = Annotated[Caller, Depends(allow(Role.SOP_WRITER, Role.ADMIN))]
 Auditor = Annotated[Caller, Depends(allow(Role.ADMIN, Role.QA))]
 
 # What a redirect after a write may say: the address carries only the code.
@@ -131,41 +127,6 @@ def revoke_key(request: Request, key_id: str, svc: Svc, caller: Admin) -> HTMLRe
     except AccountError as exc:  # an unknown key, or one revoked already
         return _accounts_page(request, svc, caller, status_of(exc), error=str(exc))
     return _done("/console/admin", "key-revoked")
-
-
-# The SOP library
-
-
-@dataclass(frozen=True)
-class LibraryRow:
-    doc: SopDocument
-    in_force: bool  # active, effective today and not superseded: what retrieval and drafting use
-    kept: list[str]  # every version number kept for citations, oldest first (one per published text)
-
-
-def _library_page(request: Request, svc: Services, caller: Caller, status: int = 200, **context: Any) -> HTMLResponse:
-    in_force = {doc.id for doc in svc.library.active()}
-    kept = svc.sop_versions.version_numbers()
-    rows = [
-        LibraryRow(doc, doc.id in in_force, kept.get(doc.id, []))
-        for doc in sorted(svc.library.documents.values(), key=lambda doc: doc.id)
-    ]
-    return render(request, "sop_library.html", caller, status, rows=rows, **context)
-
-
-@router.get("/sop", response_class=HTMLResponse)
-def sop_library(request: Request, svc: Svc, caller: SopWriter) -> HTMLResponse:
-    return _library_page(request, svc, caller)
-
-
-@router.post("/sop/ingest", response_class=HTMLResponse)
-def ingest_library(request: Request, svc: Svc, caller: SopWriter) -> HTMLResponse:
-    """Validate the SOP folder and sync the index; a bad file stops it before any write (pipeline.ingest)."""
-    try:
-        report = ingest(svc, by=caller.actor)
-    except SopError as exc:
-        return _library_page(request, svc, caller, status_of(exc), error=f"Nothing was ingested: {exc}")
-    return _library_page(request, svc, caller, message=f"Ingested: {report.summary()}.", report=report)
 
 
 # The audit log

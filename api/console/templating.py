@@ -24,6 +24,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Queue", QUEUE, frozenset({Role.SPECIALIST, Role.QA, Role.ADMIN})),
     ("New ticket", "/console/tickets/new", frozenset({Role.SPECIALIST, Role.ADMIN})),
     ("SOP library", "/console/sop", frozenset({Role.SOP_WRITER, Role.ADMIN})),
+    ("Library health", "/console/sop/coverage", frozenset({Role.SOP_WRITER, Role.ADMIN, Role.QA})),
     ("Audit log", "/console/audit", frozenset({Role.QA, Role.ADMIN})),
     ("Accounts", "/console/admin", frozenset({Role.ADMIN})),
 ]

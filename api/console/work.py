@@ -27,6 +27,7 @@ from copilot.domain.drafts import DecisionFields
 from copilot.domain.personal_data import masked_text
 from copilot.domain.records import LabelChange, TicketRecord, TicketStatus
 from copilot.domain.taxonomy import Taxonomy, UnknownLabel
+from copilot.domain.text import control_character
 from copilot.domain.tickets import TicketTooLong
 from copilot.pipeline import correct_labels, intake, reveal_text, suggest_for
 from copilot.services import Services
@@ -174,6 +175,8 @@ def create_ticket(
 
     if helpdesk is not None and len(helpdesk) > 100:
         return refused("helpdesk id: at most 100 characters")
+    if helpdesk is not None and (problem := control_character(helpdesk, one_line=True)):
+        return refused(f"helpdesk id: {problem}")
     try:
         ticket = Ticket(text=text, creator_handle=creator_handle.strip() or None)
     except ValidationError as exc:

@@ -61,7 +61,7 @@ def create_key(body: NewKey, svc: Svc, caller: Admin) -> CreatedKey:
 @router.post(
     "/keys/{key_id}/revoke",
     response_model=ApiKey,
-    responses={**NOT_FOUND, 422: {"model": ErrorBody}},
+    responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "The key is revoked already."}},
     summary="Revoke an API key",
 )
 def revoke_key(key_id: str, svc: Svc, caller: Admin) -> ApiKey:

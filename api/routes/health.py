@@ -15,14 +15,19 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import services
-from api.schemas import Health, Liveness, Readiness
+from api.schemas import ErrorBody, Health, Liveness, Readiness
 from copilot.services import Services
 
 router = APIRouter(prefix="/v1", tags=["health"])
 logger = logging.getLogger(__name__)
 
 
-@router.get("/health", response_model=Health, summary="Health")
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": ErrorBody, "description": "No triage model is loaded."}},
+    summary="Health",
+)
 def health(svc: Annotated[Services, Depends(services)]) -> Health:
     return Health(
         status="ok",

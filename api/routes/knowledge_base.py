@@ -11,6 +11,7 @@ from api.schemas import AUTH_ERRORS, ErrorBody, IngestResult, SearchResult
 from api.security import Caller, allow
 from copilot.domain.accounts import Role
 from copilot.domain.sop import PublishedVersion
+from copilot.domain.text import NotBlank
 from copilot.pipeline import ingest, search_knowledge_base
 from copilot.services import Services
 
@@ -28,7 +29,7 @@ LIBRARY_READERS = [Depends(allow(Role.SPECIALIST, Role.SOP_WRITER, Role.QA, Role
 )
 def search(
     svc: Svc,
-    q: Annotated[str, Query(min_length=1, max_length=2000, description="What to look for.")],
+    q: Annotated[str, Query(min_length=1, max_length=2000, description="What to look for."), NotBlank],
     k: Annotated[int, Query(ge=1, le=50, description="How many passages.")] = 5,
     lob: Annotated[str | None, Query(description="Only this LOB (and cross-LOB policies).")] = None,
 ) -> SearchResult:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import services
 from api.schemas import AUTH_ERRORS, ErrorBody, RevealedText, TicketOut
@@ -97,7 +97,7 @@ def draft_again(ticket_id: str, svc: Svc, caller: Worker) -> Draft:
 
 @router.get(
     "/label-corrections",
-    response_class=PlainTextResponse,
+    response_class=Response,  # not PlainTextResponse: FastAPI would then document the JSON errors as text/plain
     responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON object a line."}},
     summary="Corrections as training data",
     dependencies=[Depends(allow(Role.QA, Role.ADMIN))],

@@ -12,7 +12,7 @@ from api.schemas import AUTH_ERRORS, BatchProblem, BatchTriage, ErrorBody, Ticke
 from api.security import Caller, allow
 from copilot.domain import Draft, Ticket, Triage
 from copilot.domain.accounts import Role
-from copilot.domain.tickets import TicketTooLong, admit
+from copilot.domain.tickets import TicketTooLong, admit, admit_batch
 from copilot.pipeline import intake, suggest_for, triage_batch
 from copilot.services import Services
 
@@ -42,10 +42,14 @@ def triage_endpoint(body: TicketIn, svc: Svc, meter: Meter, caller: Intake) -> T
 )
 def triage_batch_endpoint(body: TicketBatch, svc: Svc, meter: Meter) -> BatchTriage:
     """Bulk re-tagging: the same labels as one by one, returned and not kept as records; bad tickets are listed
-    in `skipped`, never dropped."""
+    in `skipped`, never dropped. A batch over `max_batch_tickets` tickets or `max_batch_chars` characters in all
+    is refused whole (413): split it, or send it as a job."""
+    settings = svc.settings
+    lengths = [len(item.text) for item in body.tickets]
+    admit_batch(lengths, max_tickets=settings.max_batch_tickets, max_chars=settings.max_batch_chars)
     good: list[Ticket] = []
     skipped: list[BatchProblem] = []
-    limit = svc.settings.max_ticket_chars
+    limit = settings.max_ticket_chars
     for index, item in enumerate(body.tickets):
         try:
             good.append(admit(to_ticket(item), max_chars=limit))

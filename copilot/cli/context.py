@@ -14,6 +14,7 @@ from rich.text import Text
 
 from copilot.services import Records, Services, build_services, load_triage_model, open_records
 from copilot.settings import Settings
+from copilot.store.database import storage_refused
 
 console = Console(soft_wrap=True)  # a path or a summary stays on one line, for people and for scripts
 errors = Console(stderr=True, soft_wrap=True)  # one error, one line, however long
@@ -70,5 +71,9 @@ def _one_line(exc: Exception) -> str:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         return f"{where}: {first['msg']}" if where else first["msg"]
+    if storage_refused(exc):
+        cause = str(getattr(exc, "orig", exc)).strip().splitlines()
+        said = cause[0] if cause else type(exc).__name__
+        return f"the records database cannot be written: {said} (is its disk full, or its data dir read-only?)"
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -6,7 +6,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from copilot.cli.context import console, reported_errors, state
+from copilot.cli.context import console, errors, reported_errors, state
 from copilot.pipeline import ingest, search_knowledge_base
 
 app = typer.Typer(help="Ingest and search the SOP knowledge base.", no_args_is_help=True)
@@ -19,9 +19,13 @@ def ingest_command(ctx: typer.Context) -> None:
     with reported_errors(cli.debug):
         services = cli.services()
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("Ingesting SOPs", total=len(services.library.documents))
+            # No total: the library in the folder is read by the ingest itself, and the index may be half-written
+            # (an ingest killed midway), which is what this run repairs.
+            task = progress.add_task("Ingesting SOPs", total=None)
             report = ingest(services, progress=lambda doc_id, n: progress.advance(task))
         console.print(f"Ingested {cli.settings.sop_dir}: {report.summary()}")
+        for warning in report.warnings:
+            errors.print(f"warning: {warning.message}", markup=False, highlight=False)
 
 
 @app.command("search")

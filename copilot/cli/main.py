@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import typer
 
-from copilot.cli import accounts, backup, bench, db, eval_cmd, jobs, kb, serve, tickets, triage_cmd, worker
+from copilot.cli import (
+    accounts,
+    backup,
+    bench,
+    db,
+    eval_cmd,
+    impact,
+    jobs,
+    kb,
+    library_health,
+    retention,
+    serve,
+    sop_workbench,
+    tickets,
+    triage_cmd,
+    worker,
+)
 from copilot.cli.context import CliState, reported_errors
 from copilot.observability import configure_logging
 from copilot.settings import Settings
@@ -15,6 +31,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kb.app, name="kb")
+library_health.register(kb.app)  # copilot kb coverage, gaps, conflicts, suggestions
+sop_workbench.register(kb.app)  # copilot kb docs, revise, diff, publish, discard, rollback, retire
+impact.register(kb.app)  # copilot kb impact
 app.add_typer(triage_cmd.app, name="triage")
 jobs.register(triage_cmd.app)  # copilot triage job, job-status, job-results
 app.add_typer(eval_cmd.app, name="eval")
@@ -30,6 +49,7 @@ app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore_command)
+app.command("purge")(retention.purge)
 
 
 @app.callback()

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from copilot.domain.text import CleanLine
+
 
 class Role(StrEnum):
     """A principal's one role. Each route of the API and console names the roles it allows."""
@@ -30,7 +32,7 @@ class Actor(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: CleanLine = Field(min_length=1, max_length=200)
     kind: ActorKind
     role: Role | None = Field(None, description="None for the copilot itself and the CLI, which are not accounts.")
     address: str | None = Field(None, description="Where the request came from: the client address, or 'cli'.")

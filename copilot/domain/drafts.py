@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from copilot.domain.sop import Citation
+from copilot.domain.text import CleanLine, CleanText
 from copilot.domain.tickets import Triage
 
 
@@ -54,6 +55,7 @@ class ProblemKind(StrEnum):
     """What verification found wrong with a draft."""
 
     UNKNOWN_CITATION = "unknown_citation"  # cites a passage that is not among its sources
+    STALE_CITATION = "stale_citation"  # the cited passage's text is not the text of the version it names
     UNGROUNDED_FIGURE = "ungrounded_figure"  # states a number no cited passage and not the ticket states
     NEVER_SAY = "never_say"  # says a phrase on the never-say list of a cited SOP
     SECRET_REPEATED = "secret_repeated"  # repeats a secret or card number from the ticket
@@ -121,9 +123,9 @@ class DecisionFields(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: DecisionKind
-    final_text: str | None = Field(None, description="Required for edit: the text as the agent sends it.")
+    final_text: CleanText | None = Field(None, description="Required for edit: the text as the agent sends it.")
     reason: RejectReason | None = Field(None, description="Required for reject.")
-    note: str | None = Field(None, max_length=5000)
+    note: CleanText | None = Field(None, max_length=5000)
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> DecisionFields:
@@ -139,7 +141,7 @@ class DecisionFields(BaseModel):
 class Decision(DecisionFields):
     """An agent's decision on a pending draft, with who took it."""
 
-    actor: str = Field(min_length=1, max_length=200)
+    actor: CleanLine = Field(min_length=1, max_length=200)
 
 
 class Transition(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 from copilot.domain.accounts import Actor
 from copilot.domain.drafts import DraftStatus
 from copilot.domain.taxonomy import Taxonomy, UnknownLabel
+from copilot.domain.text import CleanLine
 from copilot.domain.tickets import Ticket, Triage
 
 
@@ -63,12 +64,22 @@ class LabelChange(BaseModel):
     """What a specialist says the labels should be. Unset fields keep their value; LOB follows the intent, and
     tier and queue follow the intent and flags by the taxonomy's rules."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # The schema says what _something checks: at least one field set to a value, not null.
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("intent", "risk_flags", "priority", "language")
+            ]
+        },
+    )
 
-    intent: str | None = Field(None, max_length=100)
-    risk_flags: list[str] | None = Field(None, max_length=50)
-    priority: str | None = Field(None, max_length=20)
-    language: str | None = Field(None, max_length=20)
+    intent: CleanLine | None = Field(None, max_length=100)
+    risk_flags: list[CleanLine] | None = Field(None, max_length=50)
+    priority: CleanLine | None = Field(None, max_length=20)
+    language: CleanLine | None = Field(None, max_length=20)
 
     @model_validator(mode="after")
     def _something(self) -> LabelChange:
@@ -110,6 +121,15 @@ class AuditAction(StrEnum):
     DRAFT_CREATED = "draft.created"
     DRAFT_DECIDED = "draft.decided"
     KB_INGESTED = "kb.ingested"
+    TEXTS_PURGED = "records.texts_purged"  # detail: the cutoff and how many texts of each kind were emptied
+    SOP_REVISION_SAVED = "sop.revision_saved"
+    SOP_IMPACT_RECORDED = "sop.impact_recorded"
+    SOP_PUBLISHED = "sop.published"
+    SOP_DISCARDED = "sop.discarded"
+    SOP_ROLLED_BACK = "sop.rolled_back"
+    SOP_RETIRED = "sop.retired"
+    SOP_SUGGESTION_ACCEPTED = "sop.suggestion_accepted"  # target: the suggestion's fingerprint
+    SOP_SUGGESTION_DISMISSED = "sop.suggestion_dismissed"  # target: the suggestion's fingerprint
     USER_CREATED = "user.created"
     USER_DISABLED = "user.disabled"
     USER_PASSWORD_SET = "user.password_set"

@@ -46,6 +46,7 @@ class SopDocument(BaseModel):
     escalation_queue: str | None = None
     status: Literal["active", "retired"] = "active"
     supersedes: str | None = None
+    last_reviewed: dt.date | None = None  # when a writer last checked it still holds; None: never
 
     sections: list[SopSection] = []
     templates: list[ReplyTemplate] = []

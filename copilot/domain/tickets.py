@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from copilot.domain.text import CleanLine, CleanText
+
 Sentiment = Literal["negative", "neutral", "positive"]  # the ticket's tone (copilot/triage/sentiment.py)
 
 
@@ -20,9 +22,9 @@ class Ticket(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(default_factory=new_ticket_id, min_length=1, max_length=100)
-    text: str = Field(min_length=1)
-    creator_handle: str | None = Field(None, max_length=100, description="@handle of the creator, if known.")
+    id: CleanLine = Field(default_factory=new_ticket_id, min_length=1, max_length=100)
+    text: CleanText = Field(min_length=1)
+    creator_handle: CleanLine | None = Field(None, max_length=100, description="@handle of the creator, if known.")
 
     @field_validator("text")
     @classmethod
@@ -41,6 +43,21 @@ def admit(ticket: Ticket, *, max_chars: int) -> Ticket:
     if len(ticket.text) > max_chars:
         raise TicketTooLong(f"ticket text is {len(ticket.text)} characters; the limit is {max_chars}")
     return ticket
+
+
+class BatchTooLarge(ValueError):
+    """A batch over the configured count or total size: refused whole, before any ticket in it is triaged."""
+
+
+def admit_batch(lengths: list[int], *, max_tickets: int, max_chars: int) -> None:
+    """Raises BatchTooLarge naming the limit a batch of tickets with these text lengths passes, if any: the two
+    limits together bound the work of one request."""
+    if len(lengths) > max_tickets:
+        raise BatchTooLarge(f"the batch has {len(lengths)} tickets; the limit is {max_tickets} (max_batch_tickets)")
+    if (total := sum(lengths)) > max_chars:
+        raise BatchTooLarge(
+            f"the batch's tickets have {total} characters together; the limit is {max_chars} (max_batch_chars)"
+        )
 
 
 class Routing(StrEnum):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from copilot.domain import Citation, Passage, SopDocument, Ticket
 from copilot.domain.sop_format import Section
+from copilot.domain.ticket_facts import AMOUNT, DATE, VIDEO_REFERENCE
 from knowledge_base.chunking import template_section
 from knowledge_base.library import SopLibrary
 
@@ -20,18 +21,6 @@ _OWN_HANDLE = re.compile(
     rf"{_HANDLE}\b(?!\.\w)|(?<![\w.]){_HANDLE}\s+(?:here|aqui|aquí|ici|hier|qui)\b",
     re.IGNORECASE,
 )
-_AMOUNT = re.compile(
-    r"(?:(?:USD|EUR|GBP|BRL|IDR|MXN|US\$|R\$|\$|€|£)\s?\d[\d.,]*"
-    r"|\d[\d.,]*\s?(?:USD|EUR|GBP|BRL|IDR|MXN|dollars|euros|reais))"
-)
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
-_DATE = re.compile(
-    rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}"
-    rf"|{_MONTH}\.? \d{{1,2}}(?:st|nd|rd|th)?(?:,? \d{{4}})?"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH}(?:,? \d{{4}})?)\b",
-    re.IGNORECASE,
-)
-_VIDEO = re.compile(r"https?://\S+|\bvideo (?:id|ID)[: #]*\w+")
 
 
 @dataclass(frozen=True)
@@ -66,7 +55,7 @@ def ticket_fields(ticket: Ticket) -> dict[str, str]:
     handle = ticket.creator_handle or _own_handle(text)
     if handle:
         fields["creator_handle"] = "@" + handle.lstrip("@")
-    for name, pattern in (("amount", _AMOUNT), ("date", _DATE), ("video_reference", _VIDEO)):
+    for name, pattern in (("amount", AMOUNT), ("date", DATE), ("video_reference", VIDEO_REFERENCE)):
         value = _only(pattern, text)
         if value:
             fields[name] = value

@@ -20,6 +20,8 @@ CLARIFY_TEMPLATE = "need_more_info"
 HOLDING_TEMPLATE = "holding"
 OUT_OF_SCOPE_TEMPLATE = "not_platform"
 GENERAL_SOP_INTENT = "other"
+# How a plan's reason for asking says retrieval was weak (the gap report finds such drafts by it).
+WEAK_RETRIEVAL = "best SOP passage scores"
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def plan_draft(
         reasons.append(f"triage confidence {triage.confidence:.2f} is below the suggest threshold")
     best = max((p.score for p in passages), default=0.0)
     if best < min_retrieval_score and triage.routing is not Routing.AUTO:
-        reasons.append(f"best SOP passage scores {best:.2f}, below {min_retrieval_score:.2f}")
+        reasons.append(f"{WEAK_RETRIEVAL} {best:.2f}, below {min_retrieval_score:.2f}")
     if triage.needs_detail:
         reasons.append(f"the ticket says too little to answer (needs-detail score {triage.detail_score:.2f})")
     if reasons:

@@ -1,17 +1,17 @@
 """Check a draft before an agent sees it, whichever writer made it.
 
-A draft fails when a citation is not one of its sources, when a number (figure, date, amount,
-deadline) in its text appears neither in a cited passage nor in the ticket, when it says something
-on the cited SOP's never-say list, or when it echoes a secret or card number from the ticket (what
-the patterns of the taxonomy's secret flags match). A failing draft is still shown, with the problems
-listed, never passed off as fine.
+A draft fails when a citation is not one of its sources or does not read as the version it names, when
+a number (figure, date, amount, deadline) in its text appears neither in a cited passage nor in the
+ticket, when it says something on the cited SOP's never-say list, or when it echoes a secret or card
+number from the ticket (what the patterns of the taxonomy's secret flags match). A failing draft is still
+shown, with the problems listed, never passed off as fine.
 """
 
 from __future__ import annotations
 
 import re
 
-from copilot.domain import Draft, SopDocument, Ticket
+from copilot.domain import Draft, Passage, SopDocument, Ticket
 from copilot.domain.drafts import Problem, ProblemKind
 from copilot.domain.sop_format import Section
 from copilot.domain.taxonomy import Taxonomy
@@ -39,6 +39,15 @@ def verify(draft: Draft, *, ticket: Ticket, grounding: Grounding, taxonomy: Taxo
         )
         for c in draft.citations
         if c.chunk_id not in sources
+    ]
+    problems += [
+        Problem(
+            kind=ProblemKind.STALE_CITATION,
+            detail=f"cites {c.doc_id} {c.doc_version}, but the cited passage does not read as that version does",
+            citation=c.chunk_id,
+        )
+        for c in draft.citations
+        if c.chunk_id in sources and not _reads_as(sources[c.chunk_id], c.doc_version, grounding)
     ]
     cited = " ".join(sources[c.chunk_id].text for c in draft.citations if c.chunk_id in sources)
     known = numbers_in(" ".join([cited, ticket.text, ticket.id, ticket.creator_handle or ""]))
@@ -72,6 +81,16 @@ def verify(draft: Draft, *, ticket: Ticket, grounding: Grounding, taxonomy: Taxo
             Problem(kind=ProblemKind.SECRET_REPEATED, detail="repeats a secret or card number from the ticket")
         )
     return list(dict.fromkeys(problems))
+
+
+def _reads_as(passage: Passage, version: str, grounding: Grounding) -> bool:
+    """The passage is of the cited version, and its text is that version's: every line under its heading line
+    (document title and section) stands in the document's sections."""
+    doc = grounding.library.documents.get(passage.doc_id)
+    if doc is None or doc.version != version or passage.doc_version != version:
+        return False
+    sections = "\n".join(s.text for s in doc.sections)
+    return all(line.strip() in sections for line in passage.text.split("\n")[1:])
 
 
 def numbers_in(text: str) -> set[str]:

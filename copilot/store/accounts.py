@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from copilot.domain.accounts import Actor, ActorKind, ApiKey, Role, User
 from copilot.domain.drafts import utcnow
 from copilot.domain.records import AuditAction, AuditEntry
+from copilot.domain.text import control_character
 from copilot.store.audit import append
 from copilot.store.database import as_utc, ensure_schema
 from copilot.store.tables import api_keys, login_failures, sessions, users
@@ -42,6 +43,10 @@ class AccountError(ValueError):
 
 class AccountExists(AccountError):
     pass
+
+
+class KeyAlreadyRevoked(AccountError):
+    """A revoke of a key revoked before: a conflict with the key's state, not a bad request (HTTP 409)."""
 
 
 class AccountNotFound(AccountError, KeyError):
@@ -228,6 +233,8 @@ class AccountStore:
         """A new key; returns it and its secret, which is shown this once and kept only as a hash."""
         if not name.strip() or len(name) > 100:
             raise AccountError("a key needs a name of 1 to 100 characters, such as the service that uses it")
+        if problem := control_character(name, one_line=True):  # the name is in every actor the key writes as
+            raise AccountError(f"key name {problem}")
         key_id, secret, now = secrets.token_hex(6), secrets.token_urlsafe(32), utcnow()
         with self.engine.begin() as conn:
             conn.execute(
@@ -263,7 +270,7 @@ class AccountStore:
             )
             if moved.rowcount != 1:
                 self.key(key_id)  # AccountNotFound for an unknown id
-                raise AccountError(f"API key {key_id!r} is already revoked")
+                raise KeyAlreadyRevoked(f"API key {key_id!r} is already revoked")
             append(conn, AuditEntry.of(by, AuditAction.KEY_REVOKED, key_id, now))
         return self.key(key_id)
 

@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -107,3 +107,20 @@ def _write_ahead_log(dbapi_connection: object, _: ConnectionPoolEntry) -> None:
 def as_utc(value: dt.datetime) -> dt.datetime:
     """A datetime read back from the database, in UTC: SQLite drops the zone of what we stored as UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+# How SQLite and PostgreSQL say that the storage under the database refused it (read from the driver's message,
+# which is never echoed: it can quote values).
+_STORAGE_MESSAGES = (
+    "database or disk is full",
+    "readonly database",
+    "unable to open database file",
+    "no space left on device",
+    "read-only file system",
+)
+
+
+def storage_refused(exc: BaseException) -> bool:
+    """The database failed because its disk is full or read-only (or its file cannot be opened), not because
+    of the request: the operator must act, and the same request can be sent again afterwards."""
+    return isinstance(exc, DBAPIError) and any(m in str(exc.orig).casefold() for m in _STORAGE_MESSAGES)

@@ -18,7 +18,9 @@ from copilot.domain import Decision, Draft, DraftAction, DraftStatus, Transition
 from copilot.domain.accounts import Actor
 from copilot.domain.approval import AlreadyDecided, decide
 from copilot.domain.drafts import utcnow
+from copilot.domain.personal_data import without_secrets
 from copilot.domain.records import AuditAction, AuditEntry, TicketStatus
+from copilot.domain.taxonomy import Taxonomy
 from copilot.store.audit import append
 from copilot.store.database import as_utc, ensure_schema, open_engine
 from copilot.store.tables import drafts, tickets, transitions
@@ -36,10 +38,18 @@ class DraftNotFound(KeyError):
 class DraftStore:
     """Drafts and their transitions in one SQL database."""
 
-    def __init__(self, database: str | Engine) -> None:
-        """On an engine shared with the other stores, or a database URL of its own."""
+    def __init__(self, database: str | Engine, *, taxonomy: Taxonomy | None = None) -> None:
+        """On an engine shared with the other stores, or a database URL of its own. With a taxonomy, secrets are
+        removed from every text kept (the draft's ticket text and reply, an edit's final text and note) before it
+        is written, as the ticket store removes them from the ticket; without one, texts are kept as given."""
         self.engine: Engine = open_engine(database) if isinstance(database, str) else database
+        self.taxonomy = taxonomy
         ensure_schema(self.engine)
+
+    def _kept(self, text: str | None) -> str | None:
+        if text is None or self.taxonomy is None:
+            return text
+        return without_secrets(text, taxonomy=self.taxonomy)
 
     def ping(self) -> None:
         """Ask the database a trivial question; raises SQLAlchemy's error when it cannot answer."""
@@ -47,7 +57,10 @@ class DraftStore:
             conn.execute(text("SELECT 1"))
 
     def save(self, draft: Draft, *, by: Actor | None = None) -> Draft:
-        """Store a new pending draft as its ticket's latest; raises ValueError if its id is taken."""
+        """Store a new pending draft as its ticket's latest, and return it as kept (its secrets removed); raises
+        ValueError if its id is taken."""
+        kept = {"ticket_text": self._kept(draft.ticket_text), "reply": self._kept(draft.reply)}
+        draft = draft.model_copy(update=kept)
         with self.engine.begin() as conn:
             if conn.execute(select(drafts.c.id).where(drafts.c.id == draft.id)).first():
                 raise ValueError(f"draft {draft.id} already exists")
@@ -90,6 +103,10 @@ class DraftStore:
         """Record an agent's decision, audited as `by` (default: the decision's actor at the CLI); raises
         DraftNotFound or AlreadyDecided, storing nothing then."""
         draft = self.get(draft_id)
+        # An agent may paste a secret into an edit or a note: it is removed like the ticket's, before the diff.
+        decision = decision.model_copy(
+            update={"final_text": self._kept(decision.final_text), "note": self._kept(decision.note)}
+        )
         transition = decide(draft, decision, at=at or utcnow())
         with self.engine.begin() as conn:
             moved = conn.execute(
@@ -126,6 +143,13 @@ class DraftStore:
             )
             return [Draft.model_validate({**row.payload, "status": row.status}) for row in rows]
 
+    def every(self) -> Iterator[Draft]:
+        """Every draft kept, with its current status, oldest first: what the SOP writers' reports read."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(drafts.c.payload, drafts.c.status).order_by(drafts.c.created_at, drafts.c.id))
+            for row in rows:
+                yield Draft.model_validate({**row.payload, "status": row.status})
+
     def transitions(self, draft_id: str) -> list[Transition]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -145,6 +169,24 @@ class DraftStore:
                 row = dict(r)
                 draft = Draft.model_validate({**row.pop("payload"), "status": row.pop("draft_status")})
                 yield draft, _transition_from_row(row)
+
+    def recent_decided_citing(self, doc_id: str, *, limit: int) -> list[Draft]:
+        """The most recently decided drafts that cite a document, newest first (read newest first, in pages, until
+        `limit` are found: citations live in the payload)."""
+        found: list[Draft] = []
+        query = (
+            select(drafts.c.payload, drafts.c.status)
+            .join(transitions, transitions.c.draft_id == drafts.c.id)
+            .order_by(transitions.c.id.desc())
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.execution_options(yield_per=500)):
+                draft = Draft.model_validate({**row.payload, "status": row.status})
+                if any(c.doc_id == doc_id for c in draft.citations):
+                    found.append(draft)
+                    if len(found) == limit:
+                        break
+        return found
 
     def close(self) -> None:
         self.engine.dispose()

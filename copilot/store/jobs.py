@@ -212,12 +212,15 @@ class JobStore:
 
     def finish_chunk(self, job_id: str, chunk: int, labels: Sequence[Triage]) -> None:
         """Write a chunk's labels to its own row (overwriting any earlier write) and finish the job if it was
-        the last chunk left."""
+        the last chunk left. The tickets' texts are dropped from the row then: labelled, a backlog ticket's text
+        is personal data the job no longer needs (its results need only each ticket's line and id)."""
         with self.engine.begin() as conn:
             _lock(conn, job_id)
-            size = conn.execute(
-                select(job_chunks.c.size).where(job_chunks.c.job_id == job_id, job_chunks.c.chunk == chunk)
-            ).scalar_one()
+            size, kept = conn.execute(
+                select(job_chunks.c.size, job_chunks.c.tickets).where(
+                    job_chunks.c.job_id == job_id, job_chunks.c.chunk == chunk
+                )
+            ).one()
             if size != len(labels):
                 raise ValueError(f"chunk {chunk} of job {job_id} holds {size} tickets, got {len(labels)} labels")
             conn.execute(
@@ -225,6 +228,7 @@ class JobStore:
                 .where(job_chunks.c.job_id == job_id, job_chunks.c.chunk == chunk)
                 .values(
                     status=ChunkState.DONE.value,
+                    tickets=[{"line": t["line"], "id": t["id"]} for t in kept],
                     results=[t.model_dump(mode="json") for t in labels],
                     updated_at=utcnow(),
                 )

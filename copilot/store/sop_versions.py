@@ -62,6 +62,27 @@ class SopVersionStore:
             raise VersionNotFound(f"no published version {version} of {doc_id!r}")
         return _version(dict(row))
 
+    def contents_by_version(self) -> dict[tuple[str, str], set[str]]:
+        """(doc id, version) -> the content hashes published under that number (one, unless an edit once went
+        out without a version bump, before ingest refused that)."""
+        query = select(sop_versions.c.doc_id, sop_versions.c.version, sop_versions.c.content_hash)
+        found: dict[tuple[str, str], set[str]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                found.setdefault((row.doc_id, row.version), set()).add(row.content_hash)
+        return found
+
+    def with_hash(self, doc_id: str, content_hash: str) -> PublishedVersion | None:
+        """The kept version of a document with this content, if it was ever published."""
+        query = (
+            select(sop_versions)
+            .where(sop_versions.c.doc_id == doc_id, sop_versions.c.content_hash == content_hash)
+            .order_by(sop_versions.c.id.desc())
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _version(dict(row))
+
     def version_numbers(self) -> dict[str, list[str]]:
         """Every document's kept version numbers, oldest first, without their texts."""
         query = select(sop_versions.c.doc_id, sop_versions.c.version).order_by(sop_versions.c.id)

@@ -191,3 +191,22 @@ sop_versions = Table(
     Column("published_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("doc_id", "content_hash", name="uq_sop_versions_doc_content"),
 )
+
+# Revision 0003: SOP writers' draft revisions, kept until published or discarded, and after.
+
+sop_revisions = Table(
+    "sop_revisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("doc_id", String(100), nullable=False, index=True),
+    Column("base_version", String(20)),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(200)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("impact_passed", Boolean),
+    Column("impact_summary", JSON),
+    Column("override_reason", Text),
+)

@@ -19,7 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from copilot.domain import Ticket, Triage
 from copilot.domain.accounts import Actor
 from copilot.domain.drafts import utcnow
+from copilot.domain.personal_data import without_secrets
 from copilot.domain.records import AuditAction, AuditEntry, LabelCorrection, TicketRecord, TicketStatus
+from copilot.domain.taxonomy import Taxonomy
 from copilot.store.audit import append
 from copilot.store.database import as_utc, ensure_schema
 from copilot.store.tables import label_corrections, tickets
@@ -46,8 +48,11 @@ class QueueFilter:
 
 
 class TicketStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, taxonomy: Taxonomy | None = None) -> None:
+        """With a taxonomy, a ticket's secrets (what its secret flags' patterns match) are removed from its text
+        before it is kept (see copilot/domain/personal_data.py); without one, texts are kept as given."""
         self.engine = engine
+        self.taxonomy = taxonomy
         ensure_schema(engine)
 
     def store(
@@ -70,7 +75,7 @@ class TicketStore:
         row = {
             "id": ticket.id,
             "helpdesk_id": helpdesk_id,
-            "text": ticket.text,
+            "text": ticket.text if self.taxonomy is None else without_secrets(ticket.text, taxonomy=self.taxonomy),
             "creator_handle": ticket.creator_handle,
             "received_at": received_at,
             "model_labels": labels.model_dump(mode="json"),

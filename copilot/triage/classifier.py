@@ -97,8 +97,16 @@ class IntentClassifier:
 
     def _features(self, texts: Sequence[str], *, fit: bool) -> sparse.csr_matrix:
         dense = np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32)
-        grams = self._ngrams.fit_transform(texts) if fit else self._ngrams.transform(texts)
+        grams = self._ngrams.fit_transform(texts) if fit else self._ngram_features(texts)
         return sparse.hstack([sparse.csr_matrix(dense * self.embedding_weight), grams]).tocsr()
+
+    def _ngram_features(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """What `self._ngrams.transform` gives, each part transformed here in turn. FeatureUnion.transform runs
+        its parts through sklearn's joblib wrapper, which empties and refills the process-wide warning filters
+        around every part (warnings.catch_warnings is not thread-safe before Python 3.14): requests triaged in
+        several threads at once then lost filters, and logged sklearn's "delayed should be used with Parallel"
+        warning, each time. A prediction must not touch process-wide state."""
+        return sparse.hstack([part.transform(texts) for _, part in self._ngrams.transformer_list]).tocsr()
 
     def fit(
         self,

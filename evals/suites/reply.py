@@ -121,7 +121,7 @@ def judged(measures: Measures, services: Services, drafts: list[Draft], judge: J
         sources = [
             p.text
             for doc_id in dict.fromkeys(c.doc_id for c in draft.citations)
-            for p in services.index.passages_of(doc_id)
+            for p in services.snapshot().passages_of(doc_id)
             if p.chunk_id in cited
         ]
         grades.append(judge.grade(ticket=draft.ticket_text, reply=draft.reply, sources=sources))

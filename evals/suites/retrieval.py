@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 
-from copilot.domain import Ticket
+from copilot.domain import Ticket, Triage
 from copilot.pipeline import retrieve_for, triage_ticket
 from copilot.services import Services
 from evals.cases.schemas import GoldenCase
@@ -15,9 +16,17 @@ RECALL_AT = (1, 3, 5)
 NDCG_AT = 5
 
 
-def retrieval_suite(services: Services, cases: list[GoldenCase], *, dataset: str, k: int = 5) -> SuiteResult:
+def retrieval_suite(
+    services: Services,
+    cases: list[GoldenCase],
+    *,
+    dataset: str,
+    k: int = 5,
+    labels: Mapping[str, Triage] | None = None,
+) -> SuiteResult:
     """Documents ranked for each ticket (best passage per document). The first expected id is the SOP;
-    recall and MRR count it, nDCG counts every expected id (the SOP and its policies)."""
+    recall and MRR count it, nDCG counts every expected id (the SOP and its policies). `labels` gives each case's
+    triage by case id when the caller has it already (else each ticket is triaged here)."""
     depth = max(k, *RECALL_AT, NDCG_AT)
     ranks: list[int | None] = []
     gains: list[float] = []  # of the cases that list an expected document
@@ -25,7 +34,8 @@ def retrieval_suite(services: Services, cases: list[GoldenCase], *, dataset: str
     hit_by_lob: dict[str, list[bool]] = defaultdict(list)
     for case in cases:
         ticket = Ticket(id=case.id, text=case.text)
-        passages = retrieve_for(ticket, triage_ticket(ticket, services=services), services=services, k=depth)
+        triage = labels[case.id] if labels else triage_ticket(ticket, services=services)
+        passages = retrieve_for(ticket, triage, services=services, k=depth)
         ranked = list(dict.fromkeys(p.doc_id for p in passages))
         expected = case.expected_sop_ids[0]
         rank = ranked.index(expected) + 1 if expected in ranked else None

@@ -162,7 +162,7 @@ def test_a_revoked_key_is_refused_saying_so(client: TestClient, ready: Services)
     refused = client.get("/v1/me", headers={"X-API-Key": secret})
     assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
     again = client.post(f"/v1/keys/{key.id}/revoke")
-    assert again.status_code == 422 and "already revoked" in again.json()["detail"]
+    assert again.status_code == 409 and "already revoked" in again.json()["detail"]
     assert len(ready.audit.entries(action=AuditAction.KEY_REVOKED, target=key.id)) == 1
 
 
@@ -242,7 +242,7 @@ def test_a_decision_cannot_name_its_actor_the_caller_is_the_actor(
     specialist = {"X-API-Key": api_keys[Role.SPECIALIST]}
     named = client.post(f"/v1/drafts/{draft}/decision", json={"kind": "approve", "actor": "boss"}, headers=specialist)
     assert named.status_code == 422
-    assert [e["loc"] for e in named.json()["detail"]] == [["body", "actor"]]
+    assert [e["loc"] for e in named.json()["errors"]] == [["body", "approve", "actor"]]
     assert client.get(f"/v1/drafts/{draft}").json()["status"] == "pending"
     decided = client.post(f"/v1/drafts/{draft}/decision", json={"kind": "approve"}, headers=specialist)
     assert decided.status_code == 201

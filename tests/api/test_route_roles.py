@@ -27,9 +27,14 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from api.app import create_app
 from api.console.templating import NAVIGATION
-from copilot.domain.accounts import Role
+from copilot.domain.accounts import Actor, Role
+from copilot.domain.revisions import next_patch
 from copilot.services import Services
+from copilot.workbench import revisions as workbench
+from knowledge_base.embeddings import LocalMiniLMEmbeddings
+from tests.factories import api_key, workbench_services
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +46,9 @@ WORKERS = frozenset({SPECIALIST, ADMIN})  # correct labels, draft, decide, revea
 LIBRARY = frozenset({SPECIALIST, SOP_WRITER, QA, ADMIN})
 BACKLOG = frozenset({SERVICE, ADMIN})  # bulk re-tagging is a machine's job
 ADMINS = frozenset({ADMIN})
+LIBRARY_HEALTH = frozenset({SOP_WRITER, QA, ADMIN})  # coverage, gaps, conflicts, suggested edits: QA reads them
+WRITERS = frozenset({SOP_WRITER, ADMIN})
+WORKBENCH_READERS = frozenset({SOP_WRITER, QA, ADMIN})  # the SOP workbench's documents, revisions and diffs
 
 Route = tuple[str, str]  # (method, path template)
 
@@ -65,6 +73,24 @@ ROLES: dict[Route, frozenset[Role]] = {
     ("GET", "/v1/kb/search"): LIBRARY,
     ("POST", "/v1/kb/ingest"): frozenset({SOP_WRITER, ADMIN}),
     ("GET", "/v1/kb/documents/{doc_id}/versions/{version}"): LIBRARY,
+    ("GET", "/v1/kb/documents"): WORKBENCH_READERS,
+    ("GET", "/v1/kb/documents/{doc_id}"): WORKBENCH_READERS,
+    ("POST", "/v1/kb/check"): WORKBENCH_READERS,  # checks a text, changes nothing
+    ("POST", "/v1/kb/documents/{doc_id}/revisions"): WRITERS,
+    ("GET", "/v1/kb/revisions/{revision_id}"): WORKBENCH_READERS,
+    ("GET", "/v1/kb/revisions/{revision_id}/diff"): WORKBENCH_READERS,
+    ("POST", "/v1/kb/revisions/{revision_id}/publish"): WRITERS,
+    ("POST", "/v1/kb/revisions/{revision_id}/discard"): WRITERS,
+    ("POST", "/v1/kb/documents/{doc_id}/rollback"): WRITERS,
+    ("POST", "/v1/kb/documents/{doc_id}/retire"): WRITERS,
+    ("POST", "/v1/kb/impact"): WRITERS,
+    ("POST", "/v1/kb/revisions/{revision_id}/impact"): WRITERS,
+    ("GET", "/v1/kb/coverage"): LIBRARY_HEALTH,
+    ("GET", "/v1/kb/gaps"): LIBRARY_HEALTH,
+    ("GET", "/v1/kb/conflicts"): LIBRARY_HEALTH,
+    ("GET", "/v1/kb/suggestions"): LIBRARY_HEALTH,
+    ("POST", "/v1/kb/suggestions/{suggestion_id}/accept"): WRITERS,
+    ("POST", "/v1/kb/suggestions/{suggestion_id}/dismiss"): WRITERS,
     ("GET", "/v1/audit"): frozenset({QA, ADMIN}),
     ("GET", "/v1/me"): EVERYONE,
     ("GET", "/v1/users"): ADMINS,
@@ -170,6 +196,7 @@ class Call:
     method: str
     path: str
     options: dict[str, Any] = field(default_factory=dict)  # json, params, files, data for TestClient.request
+    on_bench: bool = False  # a write to SOP files: made on the bench's own copy, never the shared SOP folder
 
 
 @dataclass
@@ -185,6 +212,9 @@ class World:
     job_id: str
     doc_id: str
     version: str
+    suggestions: list[str] = field(default_factory=list)  # open suggested template edits, one per admitted call
+    revision_id: int = 0  # a draft revision of doc_id (in the database only: the SOP folder is untouched)
+    bench: Bench | None = None
 
     @classmethod
     def make(cls, admin: TestClient, services: Services) -> World:
@@ -199,6 +229,8 @@ class World:
             job_id=finished_job(admin),
             doc_id=document.id,
             version=document.version,
+            suggestions=suggestion_pool(admin, size=4),
+            revision_id=fresh_revision(admin, document.id),
         )
 
     def fresh_draft(self) -> str:
@@ -225,6 +257,64 @@ def fresh_user(admin: TestClient) -> str:
 
 def fresh_key(admin: TestClient) -> str:
     return str(created(admin.post("/v1/keys", json={"name": unique("roles-key")}))["key"]["id"])
+
+
+def suggestion_pool(admin: TestClient, *, size: int) -> list[str]:
+    """Open suggested template edits, made as agents make them: the same new sentences added to three drafts of one
+    template (suggestion_min_edits is 3), one suggestion per sentence."""
+    added = [f"Reference {unique('note')} stays on file." for _ in range(size)]
+    for _ in range(3):
+        draft = created(admin.post("/v1/suggest", json=ticket_body()))
+        head, _, sign_off = draft["reply"].rpartition("\n\n")
+        final = f"{head}\n\n{' '.join(added)}\n\n{sign_off}"
+        created(admin.post(f"/v1/drafts/{draft['id']}/decision", json={"kind": "edit", "final_text": final}))
+    proposed = {s["sentence"]: s["id"] for s in created(admin.get("/v1/kb/suggestions"))}
+    return [proposed[sentence] for sentence in added]
+
+
+def fresh_revision(admin: TestClient, doc_id: str) -> int:
+    """A draft revision of a document of the shared library: kept in the database, never published."""
+    text = created(admin.get(f"/v1/kb/documents/{doc_id}"))["text"]
+    return int(created(admin.post(f"/v1/kb/documents/{doc_id}/revisions", json={"text": text}))["id"])
+
+
+@dataclass
+class Bench:
+    """Services of their own over a copy of part of the SOP folder, for the calls that publish, roll back and
+    retire (they write SOP files), with the app over them and a key of each role in their database."""
+
+    services: Services
+    anyone: TestClient
+    keys: dict[Role, str]
+
+    def raised_revision(self, doc_id: str = "SOP-CR-04") -> int:
+        """A draft revision of the document under the next patch version, ready to publish."""
+        doc = self.services.library.documents[doc_id]
+        text = (self.services.settings.sop_dir / f"{doc_id}.md").read_text(encoding="utf-8")
+        raised = text.replace(f"version: {doc.version}", f"version: {next_patch(doc.version)}", 1)
+        return workbench.save_revision(doc_id, raised, services=self.services, by=Actor.operator("tests")).id
+
+    def earlier_version(self, doc_id: str) -> str:
+        """The version in force, after publishing a newer one: a version to roll back to."""
+        version = self.services.library.documents[doc_id].version
+        by = Actor.operator("tests")
+        workbench.publish(self.raised_revision(doc_id), services=self.services, by=by, override_reason="newer")
+        return version
+
+    def new_document(self) -> str:
+        """A new document nothing refers to, published: one to retire."""
+        doc_id = f"SOP-CR-{uuid.uuid4().hex[:6].upper()}"
+        text = (self.services.settings.sop_dir / "SOP-CR-04.md").read_text(encoding="utf-8")
+        text = text.replace("id: SOP-CR-04", f"id: {doc_id}").replace("intents: [payment_method_update]", "intents: []")
+        by = Actor.operator("tests")
+        revision = workbench.save_revision(doc_id, text, services=self.services, by=by)
+        workbench.publish(revision.id, services=self.services, by=by, override_reason="a document to retire")
+        return doc_id
+
+
+def bench_of(w: World) -> Bench:
+    assert w.bench is not None
+    return w.bench
 
 
 def job_file() -> dict[str, tuple[str, bytes, str]]:
@@ -272,6 +362,57 @@ REQUESTS: dict[Route, Request] = {
     ("GET", "/v1/kb/documents/{doc_id}/versions/{version}"): lambda w, _: Call(
         "GET", f"/v1/kb/documents/{w.doc_id}/versions/{w.version}"
     ),
+    ("GET", "/v1/kb/coverage"): lambda w, _: Call("GET", "/v1/kb/coverage"),
+    ("GET", "/v1/kb/gaps"): lambda w, _: Call("GET", "/v1/kb/gaps"),
+    ("GET", "/v1/kb/conflicts"): lambda w, _: Call("GET", "/v1/kb/conflicts"),
+    ("GET", "/v1/kb/suggestions"): lambda w, _: Call("GET", "/v1/kb/suggestions"),
+    ("POST", "/v1/kb/suggestions/{suggestion_id}/accept"): lambda w, admitted: Call(
+        "POST", f"/v1/kb/suggestions/{w.suggestions.pop() if admitted else 'not-a-suggestion'}/accept"
+    ),
+    ("POST", "/v1/kb/suggestions/{suggestion_id}/dismiss"): lambda w, admitted: Call(
+        "POST", f"/v1/kb/suggestions/{w.suggestions.pop() if admitted else 'not-a-suggestion'}/dismiss"
+    ),
+    ("GET", "/v1/kb/documents"): lambda w, _: Call("GET", "/v1/kb/documents"),
+    ("GET", "/v1/kb/documents/{doc_id}"): lambda w, _: Call("GET", f"/v1/kb/documents/{w.doc_id}"),
+    ("POST", "/v1/kb/check"): lambda w, _: Call(
+        "POST", "/v1/kb/check", {"json": {"doc_id": w.doc_id, "text": "---\nid: x\n---\n"}}
+    ),
+    ("POST", "/v1/kb/documents/{doc_id}/revisions"): lambda w, _: Call(
+        "POST",
+        f"/v1/kb/documents/{w.doc_id}/revisions",
+        {"json": {"text": created(w.admin.get(f"/v1/kb/documents/{w.doc_id}"))["text"]}},
+    ),
+    ("GET", "/v1/kb/revisions/{revision_id}"): lambda w, _: Call("GET", f"/v1/kb/revisions/{w.revision_id}"),
+    ("GET", "/v1/kb/revisions/{revision_id}/diff"): lambda w, _: Call("GET", f"/v1/kb/revisions/{w.revision_id}/diff"),
+    ("POST", "/v1/kb/revisions/{revision_id}/publish"): lambda w, admitted: Call(
+        "POST",
+        f"/v1/kb/revisions/{bench_of(w).raised_revision() if admitted else 1}/publish",
+        {"json": {"override_reason": "the route x role walk"}},
+        on_bench=True,
+    ),
+    ("POST", "/v1/kb/revisions/{revision_id}/discard"): lambda w, admitted: Call(
+        "POST", f"/v1/kb/revisions/{fresh_revision(w.admin, w.doc_id) if admitted else w.revision_id}/discard"
+    ),
+    ("POST", "/v1/kb/impact"): lambda w, _: Call(
+        "POST",
+        "/v1/kb/impact",
+        {"json": {"doc_id": w.doc_id, "text": created(w.admin.get(f"/v1/kb/documents/{w.doc_id}"))["text"]}},
+    ),
+    ("POST", "/v1/kb/revisions/{revision_id}/impact"): lambda w, admitted: Call(
+        "POST", f"/v1/kb/revisions/{fresh_revision(w.admin, w.doc_id) if admitted else w.revision_id}/impact"
+    ),
+    ("POST", "/v1/kb/documents/{doc_id}/rollback"): lambda w, admitted: Call(
+        "POST",
+        "/v1/kb/documents/SOP-CR-03/rollback",
+        {"json": {"version": bench_of(w).earlier_version("SOP-CR-03") if admitted else "1.0.2"}},
+        on_bench=True,
+    ),
+    ("POST", "/v1/kb/documents/{doc_id}/retire"): lambda w, admitted: Call(
+        "POST",
+        f"/v1/kb/documents/{bench_of(w).new_document() if admitted else 'SOP-CR-05'}/retire",
+        {"json": {"confirm": True}},
+        on_bench=True,
+    ),
     ("GET", "/v1/audit"): lambda w, _: Call("GET", "/v1/audit", {"params": {"limit": 5}}),
     ("GET", "/v1/me"): lambda w, _: Call("GET", "/v1/me"),
     ("GET", "/v1/users"): lambda w, _: Call("GET", "/v1/users"),
@@ -294,8 +435,19 @@ REQUESTS: dict[Route, Request] = {
 
 
 @pytest.fixture(scope="module")
-def world(client: TestClient, ready: Services) -> World:
-    return World.make(client, ready)
+def world(
+    client: TestClient,
+    ready: Services,
+    embeddings: LocalMiniLMEmbeddings,
+    api_keys: dict[Role, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[World]:
+    made = World.make(client, ready)
+    services = workbench_services(tmp_path_factory.mktemp("roles-bench"), embeddings)
+    with TestClient(create_app(services=services), follow_redirects=False) as bare:
+        made.bench = Bench(services, bare, {role: api_key(services, role) for role in Role})
+        yield made
+    services.store.close()
 
 
 @pytest.fixture(scope="module")
@@ -329,7 +481,8 @@ def test_each_role_gets_what_the_table_says(
     for principal in PRINCIPALS:
         admitted = principal in ROLES[route]
         call = REQUESTS[route](world, admitted)
-        response = anyone.request(call.method, call.path, headers=headers_of(principal, api_keys), **call.options)
+        via, keys = (world.bench.anyone, world.bench.keys) if call.on_bench and world.bench else (anyone, api_keys)
+        response = via.request(call.method, call.path, headers=headers_of(principal, keys), **call.options)
         want = expected(principal, ROLES[route])
         if answered(response.status_code) != want:
             wrong[str(principal)] = f"wanted {want}, got {response.status_code}: {response.text[:200]}"
@@ -358,6 +511,7 @@ def test_each_role_gets_the_console_pages_its_role_allows(
         "name": world.user,
         "key_id": world.key_id,
         "job_id": world.job_id,
+        "revision_id": world.revision_id,
     }
     wrong = {}
     for template, route in console_pages(anyone.app):  # type: ignore[arg-type]

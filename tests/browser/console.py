@@ -33,7 +33,8 @@ USERS = {
 
 # Tickets as creators wrote them, by the part each plays; every test decides only its own ticket.
 PAYOUT = "I requested a withdrawal of my Creator Rewards earnings {} and it still hasn't arrived. Where is it?"
-PII_SECRETS = ("Winter2026!!", "4111 1111 1111 1111")
+PII_SECRETS = ("Winter2026!!", "4111 1111 1111 1111")  # removed before the ticket is kept: never shown again
+PII_CONTACT = "mila.bakes@example.com"  # kept for the agent, masked until an audited reveal
 TICKETS = {
     "escalated": "I don't want to live anymore. Nobody watches my videos and I just want to end it all tonight.",
     "ordinary": PAYOUT.format("three days ago"),
@@ -42,7 +43,8 @@ TICKETS = {
     "to-approve": PAYOUT.format("on the 3rd"),
     "to-reject": PAYOUT.format("two weeks ago"),
     "to-relabel": PAYOUT.format("yesterday"),
-    "pii": "I can't log in, my password is Winter2026!! and my card 4111 1111 1111 1111 was charged twice",
+    "pii": "I can't log in, my password is Winter2026!! and my card 4111 1111 1111 1111 was charged twice. "
+    f"Write to {PII_CONTACT}",
     "feedback": "Just some feedback: it would be lovely if the creator studio had a dark mode. Keep up the good work!",
 }
 

@@ -4,15 +4,15 @@ its other schemas)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+from langchain_core.embeddings import Embeddings
 
-from tests.databases import POSTGRES_URL, postgres_reason
+from copilot.services import Services
+from tests.databases import postgres_reason, postgres_schema
+from tests.factories import library_copy
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,14 +25,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     reason = postgres_reason()
     if reason:
         pytest.skip(reason)
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    server = sa.create_engine(POSTGRES_URL)
-    with server.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with server.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        server.dispose()
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def own_library(ready: Services, embeddings: Embeddings, tmp_path: Path) -> Iterator[Services]:
+    """Services over a copy of the SOP folder, the session's index and its triage model."""
+    services = library_copy(ready, tmp_path, embeddings)
+    yield services
+    services.store.close()

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 PASSWORD = "a-long-password"
 TESTS = Actor.operator("tests")
 SECRET = "hunter2hunter2"
+EMAIL = "mila.bakes@example.com"
 PAYOUT = (
     "I requested a withdrawal of my Creator Rewards earnings three days ago and it still hasn't arrived. Where is it?"
 )
@@ -199,24 +200,25 @@ def test_the_ticket_page_shows_labels_draft_figures_and_citations(
 def test_personal_data_is_masked_until_revealed_and_the_reveal_is_audited(
     ready: Services, sign_in: Callable[[Role], Person]
 ) -> None:
-    record, _ = received(ready, f"my password is {SECRET}, I can't log in")
+    record, _ = received(ready, f"my password is {SECRET}, I can't log in. Write to {EMAIL}")
     assert "pii_shared" in record.labels.risk_flags
     specialist, qa = sign_in(Role.SPECIALIST), sign_in(Role.QA)
     path = f"/console/tickets/{record.id}"
 
     html = specialist.page(path)
-    assert SECRET not in html and "[pii_shared hidden]" in element(html, "ticket-text")
+    assert SECRET not in html and EMAIL not in html and "[email hidden]" in element(html, "ticket-text")
+    assert "[password removed]" in element(html, "ticket-text")  # removed on arrival, for good
     assert 'id="reveal"' in html
     assert SECRET not in specialist.page("/console?status=any&risk_flag=pii_shared")
     revealed = specialist.client.post(
         f"{path}/reveal", headers={"HX-Request": "true", "X-CSRF-Token": specialist.csrf(path)}
     )
 
-    assert revealed.status_code == 200 and SECRET in revealed.text
+    assert revealed.status_code == 200 and EMAIL in revealed.text and SECRET not in revealed.text
     entries = ready.audit.entries(action=AuditAction.TICKET_TEXT_REVEALED, target=record.id)
     assert [e.actor for e in entries] == [specialist.name]
     qa_html = qa.page(path)
-    assert SECRET not in qa_html and 'id="reveal"' not in qa_html
+    assert EMAIL not in qa_html and 'id="reveal"' not in qa_html
     assert qa.post(f"{path}/reveal", {}, token=qa.csrf(path)).status_code == 403
     assert len(ready.audit.entries(action=AuditAction.TICKET_TEXT_REVEALED, target=record.id)) == 1
 

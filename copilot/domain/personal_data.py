@@ -93,11 +93,18 @@ def _without_facts(text: str, candidates: list[Span]) -> list[Span]:
         if not any(start <= span.start and span.end <= end for start, end in facts)
         and not any(span.start < end and start < span.end for start, end in dates)
     ]
+    # Where two overlap, the more telling one wins: a secret of a precise shape (a password, a card number) over
+    # an address, whose loose patterns can run over one ("and my card 4111 1111 1111 1111 was" reads like
+    # "Via Roma 12, 20121 Milano"), and any secret over a contact detail; then the earlier, then the longer.
     spans: list[Span] = []
-    for span in sorted(kept, key=lambda s: (s.start, -s.end, not s.secret)):
-        if not spans or span.start >= spans[-1].end:
+    for span in sorted(kept, key=lambda s: (_rank(s), s.start, -s.end)):
+        if not any(span.start < other.end and other.start < span.end for other in spans):
             spans.append(span)
-    return spans
+    return sorted(spans, key=lambda s: s.start)
+
+
+def _rank(span: Span) -> int:
+    return 2 if not span.secret else 1 if span.kind == "address" else 0
 
 
 def holds_secrets(risk_flags: list[str], taxonomy: Taxonomy) -> bool:

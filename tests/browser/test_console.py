@@ -240,7 +240,8 @@ def test_personal_data_stays_masked_until_revealed_and_the_reveal_is_audited(
     ticket = console.tickets["pii"]
     sign_in(page, console, Role.SPECIALIST)
     row = page.locator(f'table#queue tr[data-ticket-id="{ticket.ticket_id}"]')
-    expect(row).to_contain_text("hidden")
+    expect(row).to_contain_text("[password removed]")
+    expect(row).not_to_contain_text(PII_SECRETS[0])
     page.goto(console.url(ticket.path))
     for hidden in (*PII_SECRETS, PII_CONTACT):
         assert hidden not in page.locator("body").inner_text()
@@ -280,7 +281,7 @@ def test_each_role_is_offered_and_let_into_only_its_own_pages(console: Console, 
 
     qa = new_page()
     sign_in(qa, console, Role.QA)
-    expect(qa.locator(".topbar nav a")).to_have_text(["Queue", "Audit log"])
+    expect(qa.locator(".topbar nav a")).to_have_text(["Queue", "Library health", "Audit log"])
     qa.get_by_role("link", name="Audit log").click()
     expect(qa).to_have_url(console.url("/console/audit"))
     expect(qa.locator("table#audit tbody tr").first).to_be_visible()
@@ -289,7 +290,7 @@ def test_each_role_is_offered_and_let_into_only_its_own_pages(console: Console, 
     writer = new_page()
     sign_in(writer, console, Role.SOP_WRITER)
     writer.get_by_role("link", name="SOP library").click()
-    expect(writer.locator(".topbar nav a")).to_have_text(["SOP library"])
+    expect(writer.locator(".topbar nav a")).to_have_text(["SOP library", "Library health"])
     expect(writer.locator("table#library")).to_contain_text("SOP-CR-03")
 
     admin = new_page()

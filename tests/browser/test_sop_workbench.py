@@ -105,8 +105,9 @@ def test_a_writer_runs_the_impact_preview_and_publishes_on_its_passing_gate(
     console: Console, new_page: NewPage
 ) -> None:
     published = console.api("GET", "/v1/kb/documents/SOP-CR-03").json()
-    major, minor, _ = published["version"].split(".")
-    text = published["text"].replace(f"version: {published['version']}", f"version: {major}.{int(minor) + 1}.0", 1)
+    version = published["document"]["version"]
+    major, minor, _ = version.split(".")
+    text = published["text"].replace(f"version: {version}", f"version: {major}.{int(minor) + 1}.0", 1)
     edited = text.replace("Withdrawals normally arrive within", "Withdrawals normally reach you within")
     assert edited != text
     saved = console.api("POST", "/v1/kb/documents/SOP-CR-03/revisions", json={"text": edited})

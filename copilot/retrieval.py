@@ -1,12 +1,12 @@
 """retrieve(query) -> passages: the best passage of each of the k best SOP documents for a ticket.
 
-Three rankings are fused by reciprocal rank (Cormack et al. 2009): meaning (the embedder, through
-Chroma), words (BM25) and triage (passages of the SOPs for the intents the classifier ranks first).
-Triage weighs a little more because the classifier learned from tickets in every language the
-product serves, while the embedder reads English best. A `lob` filters (its documents and cross-LOB
-ones); the pipeline passes one only when triage is sure enough to apply it on its own, since a filter
-turns a triage error into a retrieval miss. Documents named in `pinned` (the
-escalation SOP of a raised risk flag) come first whatever their rank.
+Three rankings are fused by reciprocal rank (Cormack et al. 2009): meaning (the embedder's vectors, in
+the library snapshot the pipeline passes), words (BM25) and triage (passages of the SOPs for the intents
+the classifier ranks first). Triage weighs a little more because the classifier learned from tickets in
+every language the product serves, while the embedder reads English best. A `lob` filters (its documents
+and cross-LOB ones); the pipeline passes one only when triage is sure enough to apply it on its own, since
+a filter turns a triage error into a retrieval miss. Documents named in `pinned` (the escalation SOP of a
+raised risk flag) come first whatever their rank.
 
 Each passage's `score` is its cosine similarity with the query, so that "weak retrieval" keeps one
 meaning whichever ranking found the passage.

@@ -174,6 +174,15 @@ def restore(
     return Restored(manifest=manifest, data_dir=data_dir, sop_dir=sop_dir)
 
 
+def copy_records_and_index(settings: Settings, data_dir: Path) -> None:
+    """Copy the records database and the index (unless it is on a Chroma server) into `data_dir`, in the default
+    layout, consistently while a server writes them: for a run that must not touch the operator's own records
+    (`copilot bench load`). Raises BackupError for a database that is not a SQLite file."""
+    _copy_database(embedded_database(settings), data_dir / DATABASE_FILE)
+    if not settings.chroma_url:
+        _copy_index(settings.resolved_chroma_path, data_dir / CHROMA_DIR)
+
+
 def embedded_database(settings: Settings) -> Path:
     """The SQLite file holding the records; BackupError for any other database."""
     url = make_url(settings.resolved_database_url)

@@ -236,7 +236,7 @@ def ingest(
     report = services.index.sync(active, max_tokens=services.settings.chunk_tokens, progress=progress)
     report.warnings = list(library.conflicts)  # errors stopped load_library above
     published = services.sop_versions.record([(doc, texts[doc.id]) for doc in active], by=by)
-    services.snapshots.refresh()
+    services.snapshots.catch_up()  # a new snapshot only if the index changed and this process serves one
     services.audit.record(
         AuditEntry.of(
             by,

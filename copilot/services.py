@@ -101,7 +101,7 @@ def open_records(settings: Settings, *, taxonomy: Taxonomy | None = None) -> Rec
     """Open the configured database, upgrade its schema (see copilot/store/database.py) and build its stores."""
     taxonomy = taxonomy or load_taxonomy(settings.taxonomy_path)
     url = settings.resolved_database_url
-    engine = open_engine(url)
+    engine = open_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
     had_tables = _has_tables(engine)
     before, after = upgrade(engine, sla_hours={p: spec.sla_hours for p, spec in taxonomy.priorities.items()})
     return Records(

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SqliteSynchronous = Literal["full", "normal"]  # SQLite's PRAGMA synchronous modes the copilot offers
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,13 @@ class Settings(BaseSettings):
     chroma_collection: str = Field("sop_passages", description="Collection holding the SOP passages.")
 
     database_url: str | None = Field(None, description="Any SQLAlchemy URL; default a SQLite file in data_dir.")
+    sqlite_synchronous: SqliteSynchronous = Field(
+        "full",
+        description="When a SQLite records database syncs its log to disk. full: at every commit, so a power loss "
+        "loses nothing committed. normal: at checkpoints only, so a power loss or OS crash may undo the last "
+        "commits (a crash of the copilot itself loses none); a commit then skips a disk sync (milliseconds), "
+        "which otherwise caps how many tickets and drafts the workers together can store a second.",
+    )
 
     embedder: Literal["local", "openai"] = Field("local", description="local: bundled MiniLM; openai: API.")
     writer: Literal["template", "openai"] = Field("template", description="Who writes drafts.")

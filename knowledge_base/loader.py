@@ -80,7 +80,7 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
     if not match:
         raise SopError(f"{path.name}: front matter: the file must start with a '---' YAML block closed by '---'")
     try:
-        header = yaml.safe_load(match.group(1))
+        header = _front_matter(match.group(1))
     except yaml.YAMLError as exc:
         raise SopError(f"{path.name}: front matter: not valid YAML: {exc}") from exc
     if not isinstance(header, dict):
@@ -89,6 +89,19 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
         if forbidden in header:
             raise SopError(f"{path.name}: {forbidden}: not a front-matter field")
     return header, match.group(2)
+
+
+def _front_matter(block: str) -> object:
+    """The YAML block read by libyaml where PyYAML has it (a tenth of the time: every ingest and every new library
+    version reads all documents), by PyYAML's own parser otherwise. A block libyaml refuses is read again by
+    PyYAML's, so a writer is shown the same message, with the same line, on every machine."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.load(block, Loader=fast)  # CSafeLoader: the safe loader, in C
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(block)
 
 
 def _sections(body: str) -> list[SopSection]:

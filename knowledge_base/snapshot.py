@@ -262,11 +262,11 @@ class LibraryHolder:
             self._current = self._build(fallback=held)
             return self._current
 
-    def refresh(self) -> LibrarySnapshot:
-        """Build the snapshot again now (after this process changed the index)."""
-        with self._lock:
-            self._current = self._build(fallback=None)
-            return self._current
+    def catch_up(self) -> None:
+        """After this process changed the index: a snapshot held here moves to the new version now; a process that
+        holds none yet (a CLI ingest) builds nothing, and its first request builds one."""
+        if self._current is not None:
+            self.current()
 
     def _build(self, *, fallback: LibrarySnapshot | None) -> LibrarySnapshot:
         for attempt in range(_READ_ATTEMPTS):

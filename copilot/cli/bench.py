@@ -1,48 +1,186 @@
-"""`copilot bench`: speed figures of the running service, measured on the real process and printed.
+"""`copilot bench`: the service's speed figures on this machine, measured on the real parts and printed.
 
-Benchmarks print figures; they never pass or fail on them (tests do not time). `cold-start` needs a data
-dir that is already prepared (an ingested index, a trained model, the ONNX export): it measures serving
-what is on disk, not preparing it.
+With no subcommand, every figure of issue 18 (evals/speed/), beside a yardstick of the machine's speed measured
+in the same run. Benchmarks print figures; they never pass or fail on them (tests do not time). Everything runs
+in a temporary copy of the data dir: the user's index, records and models are never written.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
+from rich import box
+from rich.console import Console
+from rich.status import Status
+from rich.table import Table
 
 from copilot.cli.bench_backlog import backlog
+from copilot.cli.bench_load import FLAT_SHARE, Endpoint, LoadFigures, load, measure_load
 from copilot.cli.context import console, reported_errors, state
-from copilot.services import build_services, local_embedder
 from copilot.settings import Settings
-from copilot.triage.training import latest_artifact
+from evals.speed.cold_start import measure_cold_start
+from evals.speed.figures import Figure, Target, figure
+from evals.speed.machine import load_average
+from evals.speed.run import BenchReport, Plan, run_bench
+from evals.speed.workspace import bench_workspace
 
-app = typer.Typer(help="Measure the service's speed on this machine (figures are printed, not judged).")
+app = typer.Typer(
+    help="Measure the service's speed on this machine; with no command, every figure beside the machine's "
+    "yardstick (figures are printed, not judged)."
+)
 app.command("backlog")(backlog)  # tickets/s of a backlog job on N workers (copilot/cli/bench_backlog.py)
+app.command("load")(load)  # the API under load on loopback (copilot/cli/bench_load.py)
 
-READY_PATH = "/v1/health/ready"
-FIRST_TICKET = b'{"text": "my payout from last month never arrived"}'  # triaged once ready: the first request
-POLL_S = 0.05  # how often readiness is asked: the figure's resolution
-GIVE_UP_S = 300.0  # a server that is not ready by then is broken, not slow
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the server is local: no proxy from env
+LOAD_WORKERS, LOAD_USERS, LOAD_SECONDS = 2, 16, 60  # the load test issue 18 describes
+LOAD_TARGETS = {Endpoint.triage.value: 200.0, Endpoint.suggest.value: 60.0}  # requests/s
+PIPED_WIDTH = 120  # columns of the table in a log or a pipe, where nothing wraps it (80 would break every row)
 
 
-@dataclass(frozen=True)
-class ColdStart:
-    seconds: float  # from starting `copilot serve` to the first 200 from /v1/health/ready
-    cpu_seconds: float | None  # the server's own CPU time by then (what a busy machine does not inflate)
-    first_triage_seconds: float  # the first POST /v1/triage after that: what start-up left for it to load
-    rss_mib: float | None  # the server's resident memory after that first ticket: warmed up, serving
+@app.callback(invoke_without_command=True)
+def bench(
+    ctx: typer.Context,
+    quick: bool = typer.Option(
+        False, "--quick", help="Fewer runs and tickets, no load test: a minute or two (what CI runs)."
+    ),
+    json_path: Path | None = typer.Option(
+        None, "--json", help="Also write every figure, target, the yardstick and the machine to this file."
+    ),
+    runs: int | None = typer.Option(
+        None, "--runs", min=1, max=20, help="Runs of each figure, the median reported (default 5; --quick 3)."
+    ),
+) -> None:
+    """With no subcommand: every speed figure, each the median of repeated runs, beside the yardstick."""
+    cli = state(ctx)
+    with reported_errors(cli.debug):
+        if ctx.invoked_subcommand is not None:
+            if quick or json_path or runs:
+                raise ValueError(
+                    "--quick, --json and --runs belong to the whole bench (`copilot bench --quick`); "
+                    f"give {ctx.invoked_subcommand}'s options after it"
+                )
+            return
+        if json_path is not None and not json_path.parent.is_dir():
+            raise FileNotFoundError(f"--json {json_path}: there is no folder {json_path.parent}")
+        plan = Plan.of(quick=quick, runs=runs)
+        with Status("Preparing a temporary data dir", console=console) as status:
+            report = run_bench(
+                cli.settings, plan, progress=status.update, load_test=_load_test if plan.load_test else None
+            )
+        print_report(report)
+        if json_path is not None:
+            json_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            console.print(f"Figures written to {json_path}")
+
+
+def print_report(report: BenchReport) -> None:
+    machine, yardstick = report.machine, report.yardstick
+    table = Table(
+        "figure",
+        "median",
+        "unit",
+        "target",
+        "runs",
+        "vs yardstick",
+        title=f"copilot bench{' --quick' if report.quick else ''}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for row in [yardstick, *report.figures]:
+        table.add_row(
+            row.title,
+            _number(row.median),
+            row.unit,
+            str(row.target) if row.target else "",
+            str(len(row.runs)),
+            _versus(row),
+        )
+    (console if console.is_terminal else Console(width=PIPED_WIDTH)).print(table)
+    console.print(
+        f"yardstick: plain MiniLM in PyTorch, {yardstick.median:.0f} texts/s (median of {len(yardstick.runs)}); "
+        "vs yardstick: a rate divided by it, a time as the texts plain MiniLM embeds meanwhile"
+    )
+    console.print(
+        f"PyTorch in the serving worker: {_torch(report.serving_worker_loads_torch)}; {machine.cores} cores "
+        f"({machine.cpu_model}), Python {machine.python}; load average {_number(machine.load_average_before)} before, "
+        f"{_number(machine.load_average_after)} after"
+    )
+    for note in report.notes:
+        console.print(f"note: {note}")
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+def _torch(loaded: bool | None) -> str:
+    return {True: "LOADED", False: "not loaded", None: "unknown"}[loaded]
+
+
+def _versus(row: Figure) -> str:
+    if row.vs_yardstick is None:
+        return ""
+    return f"{row.vs_yardstick:.2f}×" if row.kind == "rate" else f"{_number(row.vs_yardstick)} texts"
+
+
+def _load_test(settings: Settings, yardstick: float) -> list[Figure]:
+    """The load test's figures for the full bench (copilot/cli/bench_load.py: `copilot serve --workers 2` and 16
+    locust clients for 60 s on each endpoint), on the bench's data dir."""
+    runs = measure_load(settings, workers=LOAD_WORKERS, users=LOAD_USERS, seconds=LOAD_SECONDS)
+    return [row for run in runs for row in _load_figures(run, yardstick)]
+
+
+def _load_figures(run: LoadFigures, yardstick: float) -> list[Figure]:
+    floor = " (locust CPU-bound: a floor)" if run.client_cpu_bound else ""
+    name = f"load_{run.endpoint}"
+    figures = [
+        figure(
+            f"{name}_requests_per_second",
+            f"load: {run.endpoint}{floor}",
+            "requests/s",
+            "rate",
+            [run.requests_per_s],
+            target=Target(bound=">=", value=LOAD_TARGETS[run.endpoint]),
+            yardstick=yardstick,
+        ),
+        figure(
+            f"{name}_p99_ms",
+            f"load: {run.endpoint}, p99",
+            "ms",
+            "time",
+            [run.p99_ms],
+            target=None,
+            yardstick=yardstick,
+        ),
+        figure(
+            f"{name}_failures",
+            f"load: {run.endpoint}, failures",
+            "requests",
+            "size",
+            [run.failures],
+            target=Target(bound="<=", value=0),
+            yardstick=yardstick,
+        ),
+    ]
+    if run.rss_growth is not None:
+        figures.append(
+            figure(
+                f"{name}_rss_growth_percent",
+                f"load: {run.endpoint}, memory growth",
+                "%",
+                "size",
+                [100 * run.rss_growth],
+                target=Target(bound="<=", value=100 * FLAT_SHARE),  # the load test's own bound for flat
+                yardstick=yardstick,
+            )
+        )
+    return figures
 
 
 @app.command("cold-start")
@@ -50,134 +188,26 @@ def cold_start(
     ctx: typer.Context,
     runs: int = typer.Option(3, "--runs", min=1, max=20, help="Starts to measure; the median is reported."),
 ) -> None:
-    """Start `copilot serve --skip-ingest` on a free port, time it to its first ready answer, stop it."""
+    """Start `copilot serve --skip-ingest` on a free port, on a temporary copy of the data dir, time it to its
+    first answered suggestion, and stop it."""
     cli = state(ctx)
     with reported_errors(cli.debug):
-        require_prepared(cli.settings)
-        results = []
-        for run in range(1, runs + 1):
-            result = measure_cold_start()
-            results.append(result)
-            console.print(
-                f"run {run}: ready in {result.seconds:.2f} s, server CPU {_figure(result.cpu_seconds, 's')}, "
-                f"first triage {result.first_triage_seconds:.2f} s, RSS {_figure(result.rss_mib, 'MiB', 0)}"
-            )
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        with bench_workspace(cli.settings) as workspace:
+            with Status("Preparing a temporary data dir (not timed)", console=console):
+                key = workspace.prepare_to_serve()
+            for note in workspace.notes:
+                console.print(f"note: {note}")
+            starts = []
+            for run in range(1, runs + 1):
+                start = measure_cold_start(workspace.environment(), cwd=workspace.root, api_key=key)
+                starts.append(start)
+                console.print(
+                    f"run {run}: ready in {start.ready_seconds:.2f} s (server CPU {_number(start.cpu_seconds)} s), "
+                    f"first suggestion answered at {start.seconds:.2f} s, RSS {_number(start.rss_mib)} MiB, "
+                    f"PyTorch {_torch(start.torch_loaded)}"
+                )
         console.print(
-            f"cold start: {statistics.median(r.seconds for r in results):.2f} s median of {runs} "
-            f"(server CPU {_figure(_median([r.cpu_seconds for r in results]), 's')}; "
-            f"first triage {statistics.median(r.first_triage_seconds for r in results):.2f} s; "
-            f"RSS after warm-up {_figure(_median([r.rss_mib for r in results]), 'MiB', 0)}; "
-            f"load average {_figure(load, '', 1)} on {os.cpu_count()} cores)"
+            f"cold start: first suggestion at {statistics.median(s.seconds for s in starts):.2f} s, ready at "
+            f"{statistics.median(s.ready_seconds for s in starts):.2f} s (medians of {runs}); "
+            f"load average {_number(load_average())} on {os.cpu_count()} cores"
         )
-
-
-def require_prepared(settings: Settings) -> None:
-    """Refuse a data dir the server would have to prepare first (the figure would measure that instead)."""
-    if (settings.triage_model_path or latest_artifact(settings.models_dir)) is None:
-        raise FileNotFoundError(f"no triage model in {settings.models_dir}; run `copilot triage train` first")
-    services = build_services(settings)
-    try:
-        services.require_index()
-    finally:
-        services.store.close()
-    if settings.embedder == "local":
-        export = local_embedder(settings).onnx_file
-        if export is None or not export.exists():
-            raise FileNotFoundError(f"no ONNX export at {export}; run `copilot kb ingest` first")
-
-
-def measure_cold_start() -> ColdStart:
-    """One start of `copilot serve --skip-ingest` with this process's environment, then one ticket triaged;
-    the server is stopped after."""
-    port = _free_port()
-    command = [*_copilot_command(), "serve", "--skip-ingest", "--port", str(port)]
-    with tempfile.TemporaryFile() as log:
-        started = time.perf_counter()
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            seconds = _wait_until_ready(f"http://127.0.0.1:{port}{READY_PATH}", server, started)
-            cpu_seconds = _cpu_seconds(server.pid)
-            first_triage_seconds = _triage_once(f"http://127.0.0.1:{port}/v1/triage")
-            return ColdStart(
-                seconds=seconds,
-                cpu_seconds=cpu_seconds,
-                first_triage_seconds=first_triage_seconds,
-                rss_mib=_rss_mib(server.pid),
-            )
-        except RuntimeError as exc:
-            log.seek(0)
-            tail = log.read().decode(errors="replace").strip().splitlines()[-1:]
-            raise RuntimeError(f"{exc}; its last line: {tail[0] if tail else '(nothing)'}") from exc
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_until_ready(url: str, server: subprocess.Popen[bytes], started: float) -> float:
-    while time.perf_counter() - started < GIVE_UP_S:
-        if server.poll() is not None:
-            raise RuntimeError(f"`copilot serve` exited with {server.returncode} before it was ready")
-        try:
-            with _DIRECT.open(url, timeout=5) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass  # not listening yet, or a 503 (not ready): ask again
-        time.sleep(POLL_S)
-    raise RuntimeError(f"`copilot serve` was not ready within {GIVE_UP_S:.0f} s")
-
-
-def _triage_once(url: str) -> float:
-    request = urllib.request.Request(url, data=FIRST_TICKET, headers={"content-type": "application/json"})
-    started = time.perf_counter()
-    try:
-        with _DIRECT.open(request, timeout=GIVE_UP_S) as response:
-            response.read()
-    except urllib.error.URLError as exc:
-        raise RuntimeError(f"the first POST /v1/triage failed: {exc}") from exc
-    return time.perf_counter() - started
-
-
-def _copilot_command() -> list[str]:
-    """The `copilot` script installed beside this Python, or the same entry point through it."""
-    script = Path(sys.executable).parent / "copilot"
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from copilot.cli.main import main; main()"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User and system CPU time of a running process (Linux /proc; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mib(pid: int) -> float | None:
-    """Resident memory of a running process in MiB (Linux /proc; None elsewhere)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    line = next((line for line in status.splitlines() if line.startswith("VmRSS:")), None)
-    return int(line.split()[1]) / 1024 if line else None
-
-
-def _median(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.median(known) if known else None
-
-
-def _figure(value: float | None, unit: str, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}{' ' + unit if unit else ''}"

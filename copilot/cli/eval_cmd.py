@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress
@@ -11,16 +13,21 @@ from rich.table import Table
 
 from copilot.cli.context import console, errors, reported_errors, state
 from copilot.domain.taxonomy import load_taxonomy
-from copilot.services import build_chat_model
+from copilot.services import Services, build_chat_model, load_triage_model
+from copilot.settings import Settings
 from copilot.triage.training import read_examples
 from evals.cases.intake import add_decided
 from evals.cases.validate import validate_datasets
-from evals.report import render_markdown, write_report
 from evals.run.gate import compare, load_baseline, load_thresholds, write_baseline
-from evals.run.runner import BASELINE, SUITES, THRESHOLDS, Datasets, run, work_units
-from evals.suites.benchmark import BANKING77, PUBLIC, benchmark_suite, machine_yardstick, triage_throughput
-from evals.suites.judge import Judge
+from evals.run.runner import BASELINE, OPTIONAL_SUITES, SUITES, THRESHOLDS, Datasets, run, work_units
+from evals.speed.machine import machine_yardstick
+from evals.speed.triage import triage_throughput
+from evals.suites.benchmark import BANKING77, PUBLIC, benchmark_suite
+from evals.suites.library_retrieval import SUITE as LIBRARY_RETRIEVAL
 from knowledge_base.library import load_library
+
+if TYPE_CHECKING:
+    from evals.suites.judge import Judge
 
 app = typer.Typer(help="Evaluate the copilot and check its datasets.", no_args_is_help=True)
 
@@ -28,10 +35,17 @@ app = typer.Typer(help="Evaluate the copilot and check its datasets.", no_args_i
 @app.command("run")
 def run_command(
     ctx: typer.Context,
-    suite: list[str] = typer.Option(list(SUITES), "--suite", help=f"Suites to run: {', '.join(SUITES)}."),
+    suite: list[str] = typer.Option(
+        list(SUITES),
+        "--suite",
+        help=f"Suites to run: {', '.join(SUITES)}; {', '.join(OPTIONAL_SUITES)} only when named (with --queries).",
+    ),
     tickets: Path | None = typer.Option(None, "--tickets", help="Labelled tickets (JSONL) for triage."),
     golden: Path | None = typer.Option(None, "--golden", help="Golden replies (JSONL) for retrieval and reply."),
     safety: Path | None = typer.Option(None, "--safety", help="Safety cases (JSONL) for safety."),
+    queries: Path | None = typer.Option(
+        None, "--queries", help=f"Queries written for the SOP library in use (JSONL) for {LIBRARY_RETRIEVAL}."
+    ),
     k: int = typer.Option(5, "--k", min=1, max=50, help="Documents retrieved per ticket for recall@k."),
     output_dir: Path = typer.Option(Path("reports/eval"), "--output-dir", help="Where the JSON, Markdown and HTML go."),
     baseline: Path | None = typer.Option(None, "--baseline", help=f"Compare with this baseline (e.g. {BASELINE})."),
@@ -52,11 +66,17 @@ def run_command(
         chosen = tuple(dict.fromkeys(suite))
         shipped = Datasets.shipped(cli.settings.datasets_dir)
         files = Datasets(
-            tickets=tickets or shipped.tickets, golden=golden or shipped.golden, safety=safety or shipped.safety
+            tickets=tickets or shipped.tickets,
+            golden=golden or shipped.golden,
+            safety=safety or shipped.safety,
+            queries=queries,
         )
         limits = load_thresholds(thresholds) if gate else {}
         against = load_baseline(baseline or BASELINE) if (baseline or gate) else None
-        services = cli.services(triage_model=True, train_if_missing=True, index=True)
+        needs_triage_model = bool(set(chosen) & set(SUITES))  # every default suite triages the shipped way
+        services = cli.services(triage_model=needs_triage_model, train_if_missing=True, index=True)
+        if not needs_triage_model:
+            _triage_model_if_any(services)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Evaluating", total=work_units(chosen, files))
             result = run(
@@ -65,13 +85,13 @@ def run_command(
                 datasets=files,
                 k=k,
                 benchmarks=tuple(benchmark),
-                judge=Judge(build_chat_model(cli.settings, model=cli.settings.judge_model))
-                if cli.settings.judge_model
-                else None,
+                judge=_judge(cli.settings) if cli.settings.judge_model else None,
                 progress=lambda n: progress.advance(task, n),
             )
         if against is not None:
             result = result.model_copy(update={"checks": compare(result, baseline=against, thresholds=limits)})
+        from evals.report import render_markdown, write_report  # plotting: loaded by this command only
+
         written = write_report(result, output_dir)
         typer.echo(render_markdown(result))
         console.print(f"Report: {written['html']} (summary {written['markdown']}, data {written['json']})")
@@ -82,6 +102,22 @@ def run_command(
             for check in result.failed_checks:
                 errors.print(f"gate: {check.suite}.{check.metric}: {check.why}", markup=False, highlight=False)
             raise typer.Exit(1)
+
+
+def _judge(settings: Settings) -> Judge:
+    """The judge model. Imported here: its client library is the chat model's, and every other command (`copilot
+    serve` among them, whose start-up a user waits for) would load it for nothing."""
+    from evals.suites.judge import Judge
+
+    return Judge(build_chat_model(settings, model=settings.judge_model))
+
+
+def _triage_model_if_any(services: Services) -> None:
+    """Load the data folder's triage model if it has one. An organisation measuring retrieval over its own library
+    usually has none (no labelled tickets yet), and none is trained here from tickets labelled for the shipped
+    taxonomy; a model made for another taxonomy is refused with the loader's error."""
+    with suppress(FileNotFoundError):
+        load_triage_model(services, train_if_missing=False)
 
 
 @app.command("benchmark")

@@ -56,7 +56,7 @@ class TemplateWriter:
             agent_steps=numbered_steps(sop),
             citations=_unique(citations),
             warnings=[*plan.reasons, *warnings],
-            queue=(sop.escalation_queue or triage.queue) if plan.action is DraftAction.ESCALATE else None,
+            queue=escalation_queue(sop, triage) if plan.action is DraftAction.ESCALATE else None,
             writer=self.name,
             model_version=f"{self.version}; {triage.model_version}",
         )
@@ -75,6 +75,13 @@ class TemplateWriter:
 
     def _similarity(self, ticket: np.ndarray, text: str | None) -> float:
         return float(np.asarray(self.embeddings.embed_query(text)) @ ticket) if text else -1.0
+
+
+def escalation_queue(sop: SopDocument, triage: Triage) -> str | None:
+    """Where an escalated draft goes: the queue of the risk flag that caused the escalation, as triage gave it
+    from the taxonomy (one escalation SOP handles several flags, each with its own queue: a press inquiry goes
+    to communications, a legal threat to legal-liaison), else the SOP's own queue."""
+    return triage.queue or sop.escalation_queue
 
 
 def _use_when(template: ReplyTemplate) -> str | None:

@@ -9,6 +9,7 @@ after it is made.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -33,8 +34,14 @@ USER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD_CHARS = 10
 KEY_PREFIX = "cpk"
 _hasher = PasswordHash.recommended()
-# Compared against when the user does not exist, so an unknown name takes as long as a wrong password.
-_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """Compared against when the user does not exist, so an unknown name takes as long as a wrong password.
+    Made at the first sign-in, not at import: an argon2 hash is slow on purpose, and every process (a CLI
+    command, each server worker) would pay it at start."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(ValueError):
@@ -167,7 +174,7 @@ class AccountStore:
         self._check_throttle(name, address, now)
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
-        ok = _hasher.verify(password, row["password_hash"] if row else _UNKNOWN_USER_HASH)
+        ok = _hasher.verify(password, row["password_hash"] if row else _unknown_user_hash())
         if not ok or row is None or row["disabled_at"] is not None:
             attempt = Actor(name=name or "?", kind=ActorKind.USER, address=address)
             with self.engine.begin() as conn:

@@ -12,6 +12,7 @@ import datetime as dt
 import time
 import weakref
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from alembic import command
@@ -23,6 +24,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from copilot.settings import SqliteSynchronous
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite lets one writer in at a time: a second writer (another worker process) waits this long for the
 # lock instead of failing with "database is locked".
@@ -30,8 +33,9 @@ SQLITE_BUSY_TIMEOUT_S = 30
 _current: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose schema this process checked
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for the URL (a SQLite file's folder is created), not yet migrated: see `ensure_schema`."""
+def open_engine(url: str, *, sqlite_synchronous: SqliteSynchronous = "full") -> Engine:
+    """An engine for the URL (a SQLite file's folder is created), not yet migrated: see `ensure_schema`.
+    `sqlite_synchronous` says when a SQLite file's commits reach the disk (the setting of that name)."""
     parsed = make_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"
     sqlite_file = sqlite and parsed.database not in (None, "", ":memory:")
@@ -46,6 +50,7 @@ def open_engine(url: str) -> Engine:
     )
     if sqlite_file:
         event.listen(engine, "connect", _write_ahead_log)
+        event.listen(engine, "connect", partial(_synchronous, {"full": "FULL", "normal": "NORMAL"}[sqlite_synchronous]))
     return engine
 
 
@@ -99,8 +104,18 @@ def ensure_schema(engine: Engine) -> None:
 def _write_ahead_log(dbapi_connection: object, _: ConnectionPoolEntry) -> None:
     """Readers never wait for a writer, and a writer only for another writer (whose lock the busy timeout
     waits out): what several worker processes on one SQLite file need. The mode stays with the file."""
+    _pragma(dbapi_connection, "journal_mode=WAL")
+
+
+def _synchronous(mode: str, dbapi_connection: object, _: ConnectionPoolEntry) -> None:
+    """Set on every connection (SQLite does not keep it with the file). With the write-ahead log, FULL syncs the
+    log at every commit, NORMAL only at checkpoints: either way the file is never corrupted."""
+    _pragma(dbapi_connection, f"synchronous={mode}")
+
+
+def _pragma(dbapi_connection: object, setting: str) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA {setting}")
     cursor.close()
 
 

@@ -96,9 +96,16 @@ class IntentClassifier:
         return str(self.metadata.get("version", "untrained"))
 
     def _features(self, texts: Sequence[str], *, fit: bool) -> sparse.csr_matrix:
-        dense = np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32)
+        dense = np.asarray(self._embedded(texts), dtype=np.float32)
         grams = self._ngrams.fit_transform(texts) if fit else self._ngram_features(texts)
         return sparse.hstack([sparse.csr_matrix(dense * self.embedding_weight), grams]).tocsr()
+
+    def _embedded(self, texts: Sequence[str]) -> list[list[float]]:
+        """One ticket goes through `embed_query`: a batch of one is padded to nothing, so its vector is the same,
+        and the service's embedder keeps it for the retrieval of the same ticket, which then embeds nothing."""
+        if len(texts) == 1:
+            return [self.embeddings.embed_query(texts[0])]
+        return self.embeddings.embed_documents(list(texts))
 
     def _ngram_features(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """What `self._ngrams.transform` gives, each part transformed here in turn. FeatureUnion.transform runs

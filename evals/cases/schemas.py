@@ -70,3 +70,17 @@ class SafetyCase(_LabelledText):
     must_not_contain: list[str]
     secrets: list[str]
     expected_behaviour: str = Field(min_length=1)
+
+
+class LibraryQuery(BaseModel):
+    """One line of a query set written for an organisation's own SOP library (examples/abcd/queries.jsonl): a
+    customer message, the SOP that answers it, and its intent in that library's taxonomy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9]*-Q-\d{4}$")
+    text: str = Field(min_length=1)
+    expected_sop: list[str] = Field(min_length=1, description="The SOP that answers it, then any other that also does.")
+    intent: str
+    flow: str | None = Field(None, description="The source's own name for the line of business, kept for reading.")
+    subflow: str | None = Field(None, description="The source's own name for the intent, kept for reading.")

@@ -9,38 +9,13 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from copilot.domain import Ticket
-from copilot.pipeline import triage_batch
-from copilot.services import Services
 from copilot.triage import Thresholds
-from copilot.triage.batch import CHUNK
 from copilot.triage.training import read_examples, train_classifier
 from evals.results import Measures, SuiteResult
 from evals.suites.triage import classification_result
-from knowledge_base.embeddings import LocalMiniLMEmbeddings
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 BANKING77 = BENCHMARKS / "banking77"
-
-
-def triage_throughput(services: Services, texts: list[str], *, at_least: int = 3000) -> float:
-    """Tickets per second through the whole triage (classifier, flags, rules, language, sentiment), batched."""
-    tickets = [Ticket(text=t) for t in (texts * (at_least // len(texts) + 1))[:at_least]]
-    started = time.perf_counter()
-    for start in range(0, len(tickets), CHUNK):
-        triage_batch(tickets[start : start + CHUNK], services=services)
-    return round(len(tickets) / (time.perf_counter() - started), 1)
-
-
-def machine_yardstick(texts: list[str]) -> float:
-    """Texts per second of plain MiniLM in sentence-transformers (PyTorch, batches of 32) on this machine
-    now: the yardstick the team's figures are given against ("about 300 short texts/s on two cores"),
-    so a throughput can be read apart from how fast the machine happens to be today."""
-    model = LocalMiniLMEmbeddings(batch_size=32)
-    model.embed_documents(texts[:32])  # load and warm up outside the timing
-    started = time.perf_counter()
-    model.embed_documents(texts)
-    return round(len(texts) / (time.perf_counter() - started), 1)
 
 
 @dataclass(frozen=True)

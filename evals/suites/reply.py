@@ -6,6 +6,7 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from copilot.domain import Draft, Ticket
 from copilot.domain.drafts import ProblemKind
@@ -15,7 +16,9 @@ from copilot.services import Services
 from evals.cases.figures import figure_pattern
 from evals.cases.schemas import GoldenCase
 from evals.results import Failure, Measures, SuiteResult
-from evals.suites.judge import Judge
+
+if TYPE_CHECKING:  # the judge needs the chat model's client, which a run without a judge never imports
+    from evals.suites.judge import Judge
 
 JUDGED = ("faithfulness", "answer_relevance")
 NO_JUDGE = "no judge model is configured (COPILOT_JUDGE_MODEL)"

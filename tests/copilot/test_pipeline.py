@@ -74,6 +74,21 @@ def test_self_harm_is_escalated_with_the_wellbeing_sop(ready: Services) -> None:
     assert all(c.doc_id == "SOP-ESC-01" for c in draft.citations)
 
 
+def test_one_escalation_sop_sends_each_flag_to_that_flag_s_queue(ready: Services) -> None:
+    """SOP-ESC-03 handles legal threats and press inquiries; the draft goes where triage sends the flag."""
+    press = suggest(
+        Ticket(text="I'm a reporter at a national paper writing about payout delays; can you comment on the record?"),
+        services=ready,
+    )
+    legal = suggest(
+        Ticket(text="My lawyer is filing suit over my withheld payout unless it is paid by Friday."), services=ready
+    )
+    assert press.action is DraftAction.ESCALATE and legal.action is DraftAction.ESCALATE
+    assert {c.doc_id for c in press.citations} == {c.doc_id for c in legal.citations} == {"SOP-ESC-03"}
+    assert (press.queue, press.triage.queue) == ("communications", "communications")
+    assert (legal.queue, legal.triage.queue) == ("legal-liaison", "legal-liaison")
+
+
 def test_a_ticket_the_copilot_is_unsure_of_gets_a_question_not_a_guess(ready: Services) -> None:
     unsure = dataclasses.replace(ready, thresholds=Thresholds(auto=1.0, suggest=1.0))
     draft = suggest(Ticket(text="it happened again. same as last time. fix it"), services=unsure)

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from copilot.jobs.plan import plan_job
 from copilot.jobs.sample import sample_backlog, write_backlog
 from copilot.store.jobs import JobState, JobStatus
 from copilot.triage.tables import read_rows
+from evals.speed.cold_start import copilot_command
 
 POLL_S = 0.1  # the figure's resolution
 GIVE_UP_S = 1800.0  # a job not done by then is stuck, not slow
@@ -88,10 +88,15 @@ def _refuse_busy_broker(app: Celery) -> None:
 
 
 def _start_worker(n: int) -> subprocess.Popen[bytes]:
-    script = Path(sys.executable).parent / "copilot"
-    command = [str(script)] if script.exists() else [sys.executable, "-c", "from copilot.cli.main import main; main()"]
     return subprocess.Popen(
-        [*command, "worker", "--name", f"bench-{n}-{os.getpid()}@{socket.gethostname()}", "--loglevel", "WARNING"],
+        [
+            *copilot_command(),
+            "worker",
+            "--name",
+            f"bench-{n}-{os.getpid()}@{socket.gethostname()}",
+            "--loglevel",
+            "WARNING",
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

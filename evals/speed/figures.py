@@ -8,7 +8,8 @@ a rate divided by the yardstick, or a time multiplied by it (how many texts plai
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -71,3 +72,13 @@ def figure(
 def percentile_ms(seconds: Sequence[float], q: float) -> float:
     """The q-th percentile of some timings in seconds, in milliseconds (linear interpolation, as the evals do)."""
     return float(np.percentile(np.asarray(seconds) * 1000.0, q))
+
+
+def seconds_each(texts: Sequence[str], step: Callable[[str], object]) -> list[float]:
+    """Seconds `step` takes for each text, one after another (the warm-up is the caller's)."""
+    seconds = []
+    for text in texts:
+        started = time.perf_counter()
+        step(text)
+        seconds.append(time.perf_counter() - started)
+    return seconds

@@ -3,11 +3,10 @@ ticket, in a warm process on the embedded stack, ticket after ticket."""
 
 from __future__ import annotations
 
-import time
-
 from copilot.domain import Ticket
 from copilot.pipeline import suggest, warm_up
 from copilot.services import Services
+from evals.speed.figures import seconds_each
 
 
 def warm_for_suggestions(services: Services, texts: list[str]) -> None:
@@ -21,10 +20,4 @@ def warm_for_suggestions(services: Services, texts: list[str]) -> None:
 
 def suggestion_seconds(services: Services, texts: list[str]) -> list[float]:
     """Seconds for each text's suggestion, stored as a pending draft, one after another."""
-    seconds = []
-    for text in texts:
-        ticket = Ticket(text=text)
-        started = time.perf_counter()
-        suggest(ticket, services=services)
-        seconds.append(time.perf_counter() - started)
-    return seconds
+    return seconds_each(texts, lambda text: suggest(Ticket(text=text), services=services))

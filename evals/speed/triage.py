@@ -9,6 +9,7 @@ from copilot.domain import Ticket
 from copilot.pipeline import triage_batch, triage_ticket
 from copilot.services import Services
 from copilot.triage.batch import CHUNK
+from evals.speed.figures import seconds_each
 
 
 def triage_throughput(
@@ -28,10 +29,4 @@ def triage_throughput(
 
 def one_ticket_seconds(services: Services, texts: list[str]) -> list[float]:
     """Seconds to triage each text alone, one after another (the warm-up is the caller's)."""
-    seconds = []
-    for text in texts:
-        ticket = Ticket(text=text)
-        started = time.perf_counter()
-        triage_ticket(ticket, services=services)
-        seconds.append(time.perf_counter() - started)
-    return seconds
+    return seconds_each(texts, lambda text: triage_ticket(Ticket(text=text), services=services))
